@@ -1,0 +1,72 @@
+"""CPR numbers: validation (no modulus 11) and the keys they are stored and found by."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from datetime import date
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from stdnum.dk import cpr as stdnum_cpr
+from stdnum.exceptions import ValidationError
+
+
+class CprError(ValueError):
+    """Not a valid CPR number. The message never contains the number."""
+
+
+def parse(text: str, today: date) -> tuple[str, date]:
+    """Return the 10-digit CPR number and the birth date; raise CprError.
+
+    Valid means 10 digits, a real date with the century from the 7th digit, and
+    not in the future. The modulus-11 check is not applied: numbers issued since
+    2007 may fail it. `today` is passed in so that the clock stays outside.
+    """
+    number = (text or "").replace("-", "").replace(" ", "")
+    if not number.isdigit() or len(number) != 10:
+        raise CprError("a CPR number has 10 digits")
+    try:
+        born = stdnum_cpr.get_birth_date(number)
+    except ValidationError:
+        raise CprError("the CPR number does not hold a real birth date") from None
+    if born > today:
+        raise CprError("the CPR number's birth date is in the future")
+    return number, born
+
+
+class CprVault:
+    """Encrypts CPR numbers at rest and derives their lookup key and export pseudonym.
+
+    Three independent keys come from LINJE72_SECRET_KEY through HKDF, so that the
+    lookup hash in the database and the pseudonym in exports cannot be matched
+    against each other, and neither can be reversed without the secret.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._cipher = AESGCM(_derive(secret, b"linje72 cpr encryption"))
+        self._lookup_key = _derive(secret, b"linje72 cpr lookup")
+        self._pseudonym_key = _derive(secret, b"linje72 cpr pseudonym")
+
+    def lookup_key(self, number: str) -> str:
+        """Return the keyed hash a CPR number is found by."""
+        return hmac.new(self._lookup_key, number.encode(), hashlib.sha256).hexdigest()
+
+    def pseudonym(self, number: str) -> str:
+        """Return the pseudonymous patient reference used in exports."""
+        digest = hmac.new(self._pseudonym_key, number.encode(), hashlib.sha256).hexdigest()
+        return "P-" + digest[:16]
+
+    def encrypt(self, number: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._cipher.encrypt(nonce, number.encode(), b"cpr")
+
+    def decrypt(self, blob: bytes) -> str:
+        return self._cipher.decrypt(blob[:12], blob[12:], b"cpr").decode()
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"linje72", info=purpose)
+    return hkdf.derive(secret.encode())

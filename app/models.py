@@ -1,0 +1,152 @@
+"""The stored records: departments, callers, discharges, rota shifts, contacts, dial attempts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime
+
+
+class Department(Base):
+    """A hospital department that discharges patients (udskrivende afdeling)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    hospital: Mapped[str] = mapped_column(String(200))
+    day_phone: Mapped[str] = mapped_column(String(20))
+    oncall_phone: Mapped[str | None] = mapped_column(String(20))
+    switchboard_phone: Mapped[str] = mapped_column(String(20))
+    day_hours: Mapped[str | None] = mapped_column(String(11))
+
+    def __repr__(self) -> str:
+        return f"Department({self.code!r})"
+
+
+class Caller(Base):
+    """A registered health professional's unit that may call the line."""
+
+    __tablename__ = "callers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2), default="da")
+
+    def __repr__(self) -> str:
+        return f"Caller({self.organisation!r})"
+
+
+class Discharge(Base):
+    """One discharge (udskrivning) reported by a hospital. The CPR number is encrypted."""
+
+    __tablename__ = "discharges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    cpr_lookup: Mapped[str] = mapped_column(String(64), index=True)
+    cpr_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    discharged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    destination: Mapped[str] = mapped_column(String(20))
+    municipality: Mapped[str | None] = mapped_column(String(100))
+    gp_phone: Mapped[str | None] = mapped_column(String(20))
+    responsibility_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"Discharge({self.external_id!r})"
+
+
+class Shift(Base):
+    """One rota (vagtplan) entry: who answers for a department, in which role, when."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_department_start", "department_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    role: Mapped[str] = mapped_column(String(10))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(20))
+
+    department: Mapped[Department] = relationship()
+
+    def __repr__(self) -> str:
+        return f"Shift({self.role!r}, {self.start_at:%Y-%m-%d %H:%M}Z)"
+
+
+class Contact(Base):
+    """One call on the line, from the first webhook to the end: its state and its record."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    caller_number: Mapped[str] = mapped_column(String(40), default="")
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
+    caller_organisation: Mapped[str | None] = mapped_column(String(200))
+    caller_kind: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2), default="da")
+    # The flow's place: which question is open and how many tries it has used.
+    step: Mapped[str] = mapped_column(String(20), default="caller")
+    tries: Mapped[int] = mapped_column(default=0)
+    patient_ref: Mapped[str | None] = mapped_column(String(24))
+    patient_cpr_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    patient_born: Mapped[date | None] = mapped_column(Date)
+    discharge_id: Mapped[int | None] = mapped_column(ForeignKey("discharges.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    period: Mapped[str | None] = mapped_column(String(10))
+    route: Mapped[str | None] = mapped_column(String(24))
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    connected_to: Mapped[str | None] = mapped_column(String(20))
+    follow_up: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    caller: Mapped[Caller | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    discharge: Mapped[Discharge | None] = relationship()
+    attempts: Mapped[list[DialAttempt]] = relationship(
+        back_populates="contact", order_by="DialAttempt.position"
+    )
+
+    def __repr__(self) -> str:
+        return f"Contact({self.call_sid!r}, {self.step!r})"
+
+
+class DialAttempt(Base):
+    """One number rung during a call, and what came of it."""
+
+    __tablename__ = "dial_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    position: Mapped[int]
+    number: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None while ringing; then accepted, rejected, no-answer, busy or failed.
+    status: Mapped[str | None] = mapped_column(String(10))
+
+    contact: Mapped[Contact] = relationship(back_populates="attempts")
+
+    def __repr__(self) -> str:
+        return f"DialAttempt({self.position}, {self.status!r})"

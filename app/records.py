@@ -1,0 +1,69 @@
+"""Read what the routing decision needs from the database, as plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Caller, Department, Discharge, Shift
+from routing import DayHours, DepartmentInfo, DischargeInfo, ShiftInfo
+
+
+def department_info(department: Department) -> DepartmentInfo:
+    return DepartmentInfo(
+        code=department.code,
+        name=department.name,
+        hospital=department.hospital,
+        day_phone=department.day_phone,
+        oncall_phone=department.oncall_phone,
+        switchboard_phone=department.switchboard_phone,
+        day_hours=DayHours.parse(department.day_hours) if department.day_hours else None,
+    )
+
+
+def discharge_info(discharge: Discharge) -> DischargeInfo:
+    return DischargeInfo(
+        id=discharge.external_id,
+        department_code=discharge.department.code,
+        discharged_at=discharge.discharged_at,
+        admitted_at=discharge.admitted_at,
+        destination=discharge.destination,
+        gp_phone=discharge.gp_phone,
+        responsibility_until=discharge.responsibility_until,
+    )
+
+
+def shift_info(shift: Shift) -> ShiftInfo:
+    return ShiftInfo(
+        role=shift.role, start=shift.start_at, end=shift.end_at, phone=shift.phone, name=shift.name
+    )
+
+
+def discharges_of(session: Session, cpr_lookup: str) -> Sequence[Discharge]:
+    """Return the patient's discharges with their departments, in one query."""
+    return session.scalars(select(Discharge).where(Discharge.cpr_lookup == cpr_lookup)).all()
+
+
+def shifts_covering(session: Session, department_id: int, now: datetime) -> list[ShiftInfo]:
+    """Return the department's rota shifts that cover `now`, in one indexed query."""
+    rows = session.scalars(
+        select(Shift)
+        .where(Shift.department_id == department_id, Shift.start_at <= now, Shift.end_at > now)
+        .order_by(Shift.start_at, Shift.id)
+    )
+    return [shift_info(row) for row in rows]
+
+
+def find_caller(session: Session, *, phone: str | None = None, code: str | None = None) -> Caller | None:
+    if phone:
+        return session.scalars(select(Caller).where(Caller.phone == phone)).first()
+    if code:
+        return session.scalars(select(Caller).where(Caller.code == code)).first()
+    return None
+
+
+def find_department(session: Session, code: str) -> Department | None:
+    return session.scalars(select(Department).where(Department.code == code)).first()

@@ -1,0 +1,40 @@
+"""Read ISO 8601 times from files and the command line, local time meaning Copenhagen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from routing.calendar import COPENHAGEN
+
+
+class TimeError(ValueError):
+    """Not a time we can place unambiguously; the message says why."""
+
+
+def parse_time(text: str) -> datetime:
+    """Return an aware datetime in UTC.
+
+    A time without an offset is wall-clock time in Europe/Copenhagen; one that
+    does not exist (spring forward) or happens twice (fall back) is refused.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise TimeError("no time given")
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise TimeError(f"not an ISO 8601 time: {raw!r}") from None
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    first = parsed.replace(tzinfo=COPENHAGEN, fold=0)
+    second = parsed.replace(tzinfo=COPENHAGEN, fold=1)
+    if first.astimezone(UTC).astimezone(COPENHAGEN).replace(tzinfo=None) != parsed:
+        raise TimeError(f"{raw} does not exist in Copenhagen (daylight saving starts): give an offset")
+    if first.utcoffset() != second.utcoffset():
+        raise TimeError(f"{raw} happens twice in Copenhagen (daylight saving ends): give an offset")
+    return first.astimezone(UTC)
+
+
+def local_iso(moment: datetime) -> str:
+    """Return `moment` as ISO 8601 in Copenhagen time, to the second."""
+    return moment.astimezone(COPENHAGEN).isoformat(timespec="seconds")

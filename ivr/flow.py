@@ -1,0 +1,437 @@
+"""The call flow (routing-policy.md, "The call, step by step") as a service.
+
+Each webhook is one method: it loads the call's state by CallSid, moves it one
+step on, and returns a `Reply` that the view renders as TwiML. The state lives in
+the `contacts` row, so consecutive webhooks of one call may be served by different
+processes. Nothing here reads the clock or Flask: `now` and the session come in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import records
+from app.cpr import CprError, CprVault, parse
+from app.models import Caller, Contact, DialAttempt
+from app.phones import normalise_caller_id, spoken
+from app.policy import Policy
+from ivr import prompts
+from routing import Route, Target, decide
+from routing.decision import newest_discharge
+
+MAX_TRIES = 3
+
+# Twilio's DialCallStatus to the contact record's dial status. An answered call
+# that was not accepted with 1 in the whisper is "rejected".
+DIAL_STATUS = {
+    "completed": "rejected",
+    "answered": "rejected",
+    "no-answer": "no-answer",
+    "busy": "busy",
+    "failed": "failed",
+    "canceled": "no-answer",
+}
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Speak and wait for keys; the answer (or silence) goes to `step`."""
+
+    step: str
+    digits: int | None = None
+    finish_on_key: str = "#"
+    timeout: int = 8
+    attempt_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DialOut:
+    """Ring one number; the callee hears the whisper first."""
+
+    attempt_id: int
+    number: str
+    caller_id: str | None
+    ring_seconds: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to say, then what to do: ask, dial, connect (bridge) or hang up (None)."""
+
+    language: str
+    said: tuple[str, ...] = ()
+    then: Ask | DialOut | None = None
+    bridge: bool = False
+    log: dict[str, Any] = field(default_factory=dict)
+
+
+class CallFlow:
+    """The steps of one call, with the session, policy, vault and `now` they work with."""
+
+    def __init__(self, session: Session, policy: Policy, vault: CprVault, now: datetime) -> None:
+        self.session = session
+        self.policy = policy
+        self.vault = vault
+        self.now = now
+
+    # --- the caller's side -------------------------------------------------
+
+    def incoming(self, call_sid: str, from_number: str | None) -> Reply:
+        """Greet a known caller and ask for the patient; ask anyone else for a unit code."""
+        contact = self._load(call_sid)
+        if contact is not None:
+            return self._resume(contact)
+        number = normalise_caller_id(from_number)
+        contact = Contact(
+            call_sid=call_sid,
+            started_at=self.now,
+            updated_at=self.now,
+            caller_number=number or (from_number or "")[:40],
+            step="caller",
+            period=self.policy.calendar.period(self.now).value,
+            targets=[],
+        )
+        self.session.add(contact)
+        caller = records.find_caller(self.session, phone=number) if number else None
+        if caller is None:
+            return self._ask_code(contact, "ask_code")
+        self._identify(contact, caller)
+        return self._ask_patient(contact, "welcome_known", "ask_cpr")
+
+    def caller_code(self, call_sid: str, from_number: str | None, digits: str) -> Reply:
+        """Identify the caller by the unit code typed in; three failures go to the fallback."""
+        contact = self._load(call_sid)
+        if contact is None:
+            return self._unknown_call(call_sid, from_number)
+        if contact.step != "caller":
+            return self._resume(contact)
+        code = digits.strip().rstrip("#")
+        caller = None
+        if code.isdigit() and 4 <= len(code) <= 8:
+            caller = records.find_caller(self.session, code=code)
+        if caller is not None:
+            self._identify(contact, caller)
+            return self._ask_patient(contact, "welcome_known", "ask_cpr")
+        contact.tries += 1
+        if contact.tries >= MAX_TRIES:
+            return self._forward_to_fallback(contact, Route.UNIDENTIFIED_CALLER, "not_professional")
+        return self._ask_code(contact, "code_retry")
+
+    def patient(self, call_sid: str, from_number: str | None, digits: str) -> Reply:
+        """Take the CPR number, decide the route and read back what was found."""
+        contact = self._load(call_sid)
+        if contact is None:
+            return self._unknown_call(call_sid, from_number)
+        if contact.step != "patient":
+            return self._resume(contact)
+        today = self.policy.calendar.local(self.now).date()
+        try:
+            number, born = parse(digits, today)
+        except CprError:
+            contact.tries += 1
+            if contact.tries >= MAX_TRIES:
+                return self._forward_to_fallback(contact, Route.INVALID_PATIENT, "cpr_failed")
+            return self._ask_patient(contact, "cpr_retry")
+        self._decide(contact, number)
+        contact.patient_born = born
+        contact.step = "confirm"
+        contact.tries = 0
+        return self._read_back(contact)
+
+    def confirm(self, call_sid: str, from_number: str | None, digits: str) -> Reply:
+        """1 connects, 2 starts the patient step afresh; three misses go to the fallback."""
+        contact = self._load(call_sid)
+        if contact is None:
+            return self._unknown_call(call_sid, from_number)
+        if contact.step != "confirm":
+            return self._resume(contact)
+        key = digits.strip()
+        if key == "1":
+            return self._dial_next(contact, "connecting")
+        if key == "2":
+            self._forget_patient(contact)
+            contact.step = "patient"
+            contact.tries = 0
+            return self._ask_patient(contact, "ask_cpr")
+        contact.tries += 1
+        if contact.tries >= MAX_TRIES:
+            return self._forward_to_fallback(contact, Route.INVALID_PATIENT, "confirm_failed")
+        return self._read_back(contact, retry=True)
+
+    def dial_result(self, call_sid: str, attempt_id: int, dial_status: str) -> Reply:
+        """Record how a ring ended and ring the next target, or end a connected call."""
+        contact = self._load(call_sid)
+        attempt = self._attempt(attempt_id)
+        if contact is None or attempt is None or attempt.contact_id != contact.id:
+            return self._unknown_call(call_sid, None)
+        if attempt.status == "accepted":
+            contact.step = "ended"
+            contact.ended_at = contact.ended_at or self.now
+            return Reply(contact.language)
+        if attempt.status is None:
+            attempt.status = DIAL_STATUS.get(dial_status, "failed")
+            attempt.ended_at = self.now
+        contact.updated_at = self.now
+        if contact.outcome is not None or contact.step == "ended":
+            return Reply(contact.language)
+        return self._dial_next(contact, "next_target")
+
+    def status(self, call_sid: str, from_number: str | None, call_status: str) -> None:
+        """Close the record when the call ends; a caller who left before anyone accepted abandoned."""
+        if call_status not in FINAL_CALL_STATUSES:
+            return
+        contact = self._load(call_sid)
+        if contact is None:
+            contact = self._new_contact(call_sid, from_number)
+        contact.ended_at = contact.ended_at or self.now
+        contact.updated_at = self.now
+        contact.step = "ended"
+        for attempt in contact.attempts:
+            if attempt.status is None:
+                attempt.status = "no-answer"
+                attempt.ended_at = self.now
+        if contact.route is None:
+            contact.route = self._route_before_decision(contact)
+        if contact.outcome is None:
+            contact.outcome = "abandoned"
+            contact.follow_up = bool(contact.attempts)
+
+    # --- the callee's side (the whisper) -------------------------------------
+
+    def whisper(self, attempt_id: int) -> Reply:
+        """Tell the callee who calls about whom, and wait for 1 to accept."""
+        attempt = self._attempt(attempt_id)
+        if attempt is None or attempt.status is not None:
+            return Reply("da")
+        contact = attempt.contact
+        organisation = contact.caller_organisation or prompts.WHISPER["unknown_caller"]
+        if contact.patient_born is not None:
+            department = contact.department.name if contact.department else None
+            text = prompts.WHISPER["known"].format(
+                organisation=organisation,
+                department=department or prompts.WHISPER["no_department"],
+                born=prompts.spoken_date(contact.patient_born, "da"),
+            )
+        else:
+            text = prompts.WHISPER["unknown_patient"].format(organisation=organisation)
+        return Reply(
+            "da",
+            (text, prompts.WHISPER["accept"]),
+            Ask("whisper_answer", digits=1, finish_on_key="", timeout=6, attempt_id=attempt.id),
+        )
+
+    def whisper_answer(self, attempt_id: int, digits: str) -> Reply:
+        """Connect on 1; any other key or silence sends the caller on down the chain."""
+        attempt = self._attempt(attempt_id)
+        if attempt is None or attempt.status is not None:
+            return Reply("da")
+        contact = attempt.contact
+        if contact.outcome is not None:  # the caller has gone
+            attempt.status = "rejected"
+            attempt.ended_at = self.now
+            return Reply("da")
+        if digits.strip() == "1":
+            attempt.status = "accepted"
+            attempt.ended_at = self.now
+            contact.outcome = "connected"
+            contact.connected_to = attempt.number
+            contact.follow_up = False
+            contact.updated_at = self.now
+            return Reply("da", bridge=True, log={"accepted": attempt.position})
+        attempt.status = "rejected"
+        attempt.ended_at = self.now
+        return Reply("da")
+
+    # --- when things go wrong ----------------------------------------------
+
+    def fail_safe(self, call_sid: str, from_number: str | None, what: str) -> Reply:
+        """After an error in a step: record it and forward the caller to the fallback number."""
+        contact = self._load(call_sid) or self._new_contact(call_sid, from_number)
+        contact.error = what[:200]
+        route = Route(contact.route) if contact.route else self._route_before_decision(contact)
+        return self._forward_to_fallback(contact, route, "technical")
+
+    def _unknown_call(self, call_sid: str, from_number: str | None) -> Reply:
+        contact = self._load(call_sid) or self._new_contact(call_sid, from_number)
+        contact.error = "a webhook came for a call whose state was not found"
+        route = Route(contact.route) if contact.route else Route.UNIDENTIFIED_CALLER
+        return self._forward_to_fallback(contact, route, "technical")
+
+    # --- helpers -------------------------------------------------------------
+
+    def _load(self, call_sid: str) -> Contact | None:
+        return self.session.scalars(select(Contact).where(Contact.call_sid == call_sid)).first()
+
+    def _attempt(self, attempt_id: int) -> DialAttempt | None:
+        return self.session.get(DialAttempt, attempt_id)
+
+    def _new_contact(self, call_sid: str, from_number: str | None) -> Contact:
+        number = normalise_caller_id(from_number)
+        contact = Contact(
+            call_sid=call_sid,
+            started_at=self.now,
+            updated_at=self.now,
+            caller_number=number or (from_number or "")[:40],
+            step="caller",
+            period=self.policy.calendar.period(self.now).value,
+            targets=[],
+        )
+        self.session.add(contact)
+        self.session.flush()
+        return contact
+
+    def _identify(self, contact: Contact, caller: Caller) -> None:
+        contact.caller = caller
+        contact.caller_organisation = caller.organisation
+        contact.caller_kind = caller.kind
+        contact.language = caller.language or "da"
+        contact.step = "patient"
+        contact.tries = 0
+
+    def _decide(self, contact: Contact, number: str) -> None:
+        rows = records.discharges_of(self.session, self.vault.lookup_key(number))
+        infos = [records.discharge_info(row) for row in rows]
+        newest = newest_discharge(infos, self.now)
+        newest_row = next((r for r in rows if newest and r.external_id == newest.id), None)
+        departments = {row.department.code: records.department_info(row.department) for row in rows}
+        shifts = (
+            records.shifts_covering(self.session, newest_row.department_id, self.now) if newest_row else []
+        )
+        decision = decide(
+            discharges=infos,
+            departments=departments,
+            shifts=shifts,
+            calendar=self.policy.calendar,
+            now=self.now,
+            window=self.policy.window,
+            fallback_number=self.policy.fallback_number,
+            after_hours_number=self.policy.after_hours_number,
+        )
+        contact.patient_ref = self.vault.pseudonym(number)
+        contact.patient_cpr_encrypted = self.vault.encrypt(number)
+        contact.discharge = newest_row
+        contact.department = newest_row.department if newest_row else None
+        contact.period = decision.period.value
+        contact.route = decision.route.value
+        contact.targets = _targets_json(decision.targets)
+
+    def _forget_patient(self, contact: Contact) -> None:
+        contact.patient_ref = None
+        contact.patient_cpr_encrypted = None
+        contact.patient_born = None
+        contact.discharge = None
+        contact.department = None
+        contact.route = None
+        contact.targets = []
+        contact.period = self.policy.calendar.period(self.now).value
+
+    def _route_before_decision(self, contact: Contact) -> Route:
+        if contact.route:
+            return Route(contact.route)
+        return Route.UNIDENTIFIED_CALLER if contact.step == "caller" else Route.INVALID_PATIENT
+
+    def _ask_code(self, contact: Contact, *keys: str) -> Reply:
+        said = tuple(prompts.say(contact.language, key) for key in keys)
+        return Reply(contact.language, said, Ask("caller", finish_on_key="#", timeout=8))
+
+    def _ask_patient(self, contact: Contact, *keys: str) -> Reply:
+        values = {"organisation": contact.caller_organisation or ""}
+        said = tuple(prompts.say(contact.language, key, **values) for key in keys)
+        return Reply(contact.language, said, Ask("patient", digits=10, timeout=10))
+
+    def _read_back(self, contact: Contact, *, retry: bool = False) -> Reply:
+        language = contact.language
+        said = [prompts.say(language, "confirm_retry")] if retry else []
+        if contact.patient_born is not None:
+            born = prompts.spoken_date(contact.patient_born, language)
+            said.append(prompts.say(language, "born", born=born))
+        if contact.route == Route.RESPONSIBILITY and contact.department and contact.discharge:
+            discharged = self.policy.calendar.local(contact.discharge.discharged_at).date()
+            said.append(
+                prompts.say(
+                    language,
+                    "active",
+                    department=contact.department.name,
+                    hospital=contact.department.hospital,
+                    discharged=prompts.spoken_date(discharged, language, with_year=False),
+                )
+            )
+        elif contact.targets and contact.targets[0]["label"] == "gp":
+            said.append(prompts.say(language, "none_gp"))
+        else:
+            said.append(prompts.say(language, "none_after_hours", after_hours=self._after_hours(language)))
+        said.append(prompts.say(language, "confirm"))
+        return Reply(language, tuple(said), Ask("confirm", digits=1, timeout=8))
+
+    def _after_hours(self, language: str) -> str:
+        number = self.policy.after_hours_number
+        if number == "1813":
+            return prompts.say(language, "after_hours_1813")
+        return prompts.say(language, "after_hours_other", number=spoken(number))
+
+    def _resume(self, contact: Contact) -> Reply:
+        """Answer a webhook that does not fit the call's state with the current step again."""
+        if contact.step == "caller":
+            return self._ask_code(contact, "ask_code")
+        if contact.step == "patient":
+            return self._ask_patient(contact, "ask_cpr")
+        if contact.step == "confirm":
+            return self._read_back(contact)
+        if contact.step == "dialing" and contact.outcome is None:
+            for attempt in contact.attempts:
+                if attempt.status is None:
+                    attempt.status = "failed"
+                    attempt.ended_at = self.now
+            return self._dial_next(contact, "next_target")
+        return Reply(contact.language, (prompts.say(contact.language, "goodbye"),))
+
+    def _forward_to_fallback(self, contact: Contact, route: Route, message: str) -> Reply:
+        """Send the caller to the fallback number after what has been tried so far."""
+        contact.route = route.value
+        tried = contact.targets[: len(contact.attempts)]
+        if all(t["number"] != self.policy.fallback_number for t in tried):
+            fallback = Target(self.policy.fallback_number, "fallback")
+            contact.targets = tried + _targets_json([fallback])
+        else:
+            contact.targets = tried
+        return self._dial_next(contact, message)
+
+    def _dial_next(self, contact: Contact, message: str) -> Reply:
+        """Ring the next target of the chain, or tell the caller nobody could be reached."""
+        language = contact.language
+        position = len(contact.attempts)
+        contact.step = "dialing"
+        contact.updated_at = self.now
+        if position >= len(contact.targets):
+            contact.outcome = "unanswered"
+            contact.follow_up = True
+            contact.step = "ended"
+            key = "nobody" if contact.caller_number.startswith("+") else "nobody_no_number"
+            return Reply(language, (prompts.say(language, key),))
+        target = contact.targets[position]
+        attempt = DialAttempt(
+            position=position,
+            number=target["number"],
+            label=target["label"],
+            name=target.get("name", ""),
+            started_at=self.now,
+        )
+        contact.attempts.append(attempt)
+        self.session.flush()
+        caller_id = contact.caller_number if contact.caller_number.startswith("+") else None
+        return Reply(
+            language,
+            (prompts.say(language, message),),
+            DialOut(attempt.id, attempt.number, caller_id, self.policy.ring_seconds),
+        )
+
+
+def _targets_json(targets: Sequence[Target]) -> list[dict[str, Any]]:
+    return [{"number": t.number, "label": t.label, "name": t.name} for t in targets]

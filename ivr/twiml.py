@@ -1,0 +1,51 @@
+"""Render a flow `Reply` as TwiML."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from ivr.flow import Ask, DialOut, Reply
+from ivr.prompts import LANGUAGE_CODES
+
+UrlFor = Callable[..., str]
+
+
+def render(reply: Reply, url_for: UrlFor, voices: dict[str, str]) -> str:
+    """Return the TwiML document for `reply`; `url_for(step, **params)` builds action URLs."""
+    language = LANGUAGE_CODES.get(reply.language, "da-DK")
+    voice = voices.get(reply.language, voices["da"])
+    response = VoiceResponse()
+    then = reply.then
+    if isinstance(then, Ask):
+        params = {"attempt": then.attempt_id} if then.attempt_id is not None else {}
+        action = url_for(then.step, **params)
+        gather = Gather(
+            input="dtmf",
+            action=action,
+            method="POST",
+            timeout=then.timeout,
+            finish_on_key=then.finish_on_key,
+            num_digits=then.digits,
+        )
+        for text in reply.said:
+            gather.say(text, voice=voice, language=language)
+        response.append(gather)
+        # No keys at all: the same step hears the silence and counts it as a try.
+        response.redirect(action, method="POST")
+        return str(response)
+    for text in reply.said:
+        response.say(text, voice=voice, language=language)
+    if isinstance(then, DialOut):
+        dial = Dial(
+            action=url_for("dial_result", attempt=then.attempt_id),
+            method="POST",
+            timeout=then.ring_seconds,
+            caller_id=then.caller_id,
+        )
+        dial.number(then.number, url=url_for("whisper", attempt=then.attempt_id), method="POST")
+        response.append(dial)
+    elif not reply.bridge:
+        response.hangup()
+    return str(response)

@@ -1,0 +1,224 @@
+"""Decide where a call about a patient goes (routing-policy.md, steps 4 and 5)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from routing.calendar import Calendar, DayHours, Period
+
+TARGET_DESTINATIONS = frozenset({"temporary_stay", "nursing_home", "home_nursing", "residential"})
+DESTINATIONS = TARGET_DESTINATIONS | {"other"}
+MINIMUM_STAY = timedelta(hours=24)
+
+
+class Route(enum.StrEnum):
+    """Why a call went where it went (the contact export's `route`)."""
+
+    RESPONSIBILITY = "responsibility"
+    NO_RESPONSIBILITY = "no_responsibility"
+    UNIDENTIFIED_CALLER = "unidentified_caller"
+    INVALID_PATIENT = "invalid_patient"
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    organisation: str
+    kind: str
+    language: str = "da"
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    code: str
+    name: str
+    hospital: str
+    day_phone: str
+    switchboard_phone: str
+    oncall_phone: str | None = None
+    day_hours: DayHours | None = None
+
+
+@dataclass(frozen=True)
+class DischargeInfo:
+    """One discharge (udskrivning) of the patient, as the hospital reported it."""
+
+    id: str
+    department_code: str
+    discharged_at: datetime
+    destination: str
+    admitted_at: datetime | None = None
+    gp_phone: str | None = None
+    responsibility_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShiftInfo:
+    role: str  # day, oncall or backup
+    start: datetime
+    end: datetime
+    phone: str
+    name: str = ""
+
+    def covers(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Target:
+    """One number to ring, with why it is in the chain (for people, not for logic)."""
+
+    number: str
+    label: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """The active window: which discharge opened it and when it ends."""
+
+    discharge: DischargeInfo
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: Route
+    period: Period
+    targets: tuple[Target, ...]
+    department_code: str | None = None
+    responsibility: Responsibility | None = None
+    newest_discharge: DischargeInfo | None = None
+
+
+def newest_discharge(discharges: Iterable[DischargeInfo], now: datetime) -> DischargeInfo | None:
+    """Return the most recent discharge that has happened by `now`."""
+    past = [d for d in discharges if d.discharged_at <= now]
+    return max(past, key=lambda d: d.discharged_at, default=None)
+
+
+def find_responsibility(
+    discharges: Sequence[DischargeInfo], now: datetime, window: timedelta
+) -> Responsibility | None:
+    """Return the active responsibility window at `now`, if any.
+
+    The most recent discharge decides; a stay known to be under 24 hours or a
+    destination outside the arrangement opens none; an admission after the
+    discharge (the patient is back in hospital, or was and left again) ends it.
+    """
+    if any(_admitted_at(d, now) for d in discharges):
+        return None
+    newest = newest_discharge(discharges, now)
+    if newest is None or newest.destination not in TARGET_DESTINATIONS:
+        return None
+    if newest.admitted_at is not None and newest.discharged_at - newest.admitted_at < MINIMUM_STAY:
+        return None
+    # Elapsed time: aware datetimes add in absolute time, so the clock across a
+    # daylight-saving change shows one hour more or less, as the policy says.
+    until = newest.discharged_at + window
+    if newest.responsibility_until is not None and newest.responsibility_until > until:
+        until = newest.responsibility_until
+    if not newest.discharged_at <= now < until:
+        return None
+    return Responsibility(newest, until)
+
+
+def _admitted_at(discharge: DischargeInfo, now: datetime) -> bool:
+    """Return whether the patient is in hospital at `now` on this admission."""
+    return discharge.admitted_at is not None and discharge.admitted_at <= now < discharge.discharged_at
+
+
+def department_chain(
+    department: DepartmentInfo,
+    shifts: Iterable[ShiftInfo],
+    period: Period,
+    fallback_number: str,
+    now: datetime,
+) -> list[Target]:
+    """Return the department's chain at `now` for the period (policy step 4)."""
+    covering = sorted((s for s in shifts if s.covers(now)), key=lambda s: s.start)
+    first_role = "day" if period is Period.DAY else "oncall"
+    chain = [Target(s.phone, first_role, s.name) for s in covering if s.role == first_role]
+    if period is Period.DAY:
+        chain.append(Target(department.day_phone, "department_day"))
+    elif department.oncall_phone:
+        chain.append(Target(department.oncall_phone, "department_oncall"))
+    chain += [Target(s.phone, "backup", s.name) for s in covering if s.role == "backup"]
+    chain.append(Target(department.switchboard_phone, "switchboard"))
+    chain.append(Target(fallback_number, "fallback"))
+    return chain
+
+
+def without_repeats(targets: Iterable[Target]) -> tuple[Target, ...]:
+    """Keep each number's first place in the chain: nobody is rung twice."""
+    seen: set[str] = set()
+    kept = []
+    for target in targets:
+        if target.number not in seen:
+            seen.add(target.number)
+            kept.append(target)
+    return tuple(kept)
+
+
+def decide(
+    *,
+    discharges: Sequence[DischargeInfo],
+    departments: dict[str, DepartmentInfo],
+    shifts: Sequence[ShiftInfo],
+    calendar: Calendar,
+    now: datetime,
+    window: timedelta,
+    fallback_number: str,
+    after_hours_number: str,
+) -> Decision:
+    """Return who a call about this patient rings at `now`, in order, and why.
+
+    `departments` needs the department of the newest discharge; `shifts` are that
+    department's shifts (others are ignored by the caller's query, not here).
+    """
+    newest = newest_discharge(discharges, now)
+    department = departments.get(newest.department_code) if newest else None
+    period = calendar.period(now, department.day_hours if department else None)
+    responsibility = find_responsibility(discharges, now, window)
+    if responsibility is not None and department is not None:
+        chain = department_chain(department, shifts, period, fallback_number, now)
+        return Decision(
+            route=Route.RESPONSIBILITY,
+            period=period,
+            targets=without_repeats(chain),
+            department_code=department.code,
+            responsibility=responsibility,
+            newest_discharge=newest,
+        )
+    if newest is not None and newest.gp_phone and calendar.is_gp_hours(now):
+        first = Target(newest.gp_phone, "gp")
+    else:
+        first = Target(after_hours_number, "after_hours")
+    return Decision(
+        route=Route.NO_RESPONSIBILITY,
+        period=period,
+        targets=without_repeats([first, Target(fallback_number, "fallback")]),
+        department_code=department.code if department else None,
+        newest_discharge=newest,
+    )
+
+
+def decide_for_department(
+    *,
+    department: DepartmentInfo,
+    shifts: Sequence[ShiftInfo],
+    calendar: Calendar,
+    now: datetime,
+    fallback_number: str,
+) -> Decision:
+    """Return the chain a call with an active responsibility for `department` rings at `now`."""
+    period = calendar.period(now, department.day_hours)
+    chain = department_chain(department, shifts, period, fallback_number, now)
+    return Decision(
+        route=Route.RESPONSIBILITY,
+        period=period,
+        targets=without_repeats(chain),
+        department_code=department.code,
+    )
