@@ -57,6 +57,9 @@ def init_app(app: Flask, url: str) -> None:
     engine = make_engine(url)
     app.extensions["linje72.engine"] = engine
     app.extensions["linje72.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    # Per request as well as per app context: a test (or a CLI command) that holds
+    # an app context open must not share one session across requests.
+    app.teardown_request(_close_session)
     app.teardown_appcontext(_close_session)
 
 

@@ -267,10 +267,18 @@ class CallFlow:
     # --- helpers -------------------------------------------------------------
 
     def _load(self, call_sid: str) -> Contact | None:
-        return self.session.scalars(select(Contact).where(Contact.call_sid == call_sid)).first()
+        # Locked for the step: the status callback and a whisper of the same call
+        # may arrive at the same moment in different processes.
+        query = select(Contact).where(Contact.call_sid == call_sid).with_for_update()
+        return self.session.scalars(query).first()
 
     def _attempt(self, attempt_id: int) -> DialAttempt | None:
-        return self.session.get(DialAttempt, attempt_id)
+        """Return the dial attempt, its call locked first so that what we read is current."""
+        contact_id = self.session.scalar(select(DialAttempt.contact_id).where(DialAttempt.id == attempt_id))
+        if contact_id is None:
+            return None
+        self.session.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
+        return self.session.get(DialAttempt, attempt_id, populate_existing=True)
 
     def _new_contact(self, call_sid: str, from_number: str | None) -> Contact:
         number = normalise_caller_id(from_number)

@@ -1,0 +1,86 @@
+"""The contact export (interfaces.md, "Contact export"): one object per call, no CPR numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import Contact
+from app.timeparse import local_iso
+
+CSV_COLUMNS = (
+    "call_sid",
+    "started_at",
+    "ended_at",
+    "caller_number",
+    "caller_organisation",
+    "caller_kind",
+    "department",
+    "period",
+    "route",
+    "patient_ref",
+    "dialled",
+    "connected_to",
+    "outcome",
+    "follow_up",
+)
+
+
+def contact_record(contact: Contact) -> dict[str, Any]:
+    """Return the export object of one contact."""
+    return {
+        "call_sid": contact.call_sid,
+        "started_at": local_iso(contact.started_at),
+        "ended_at": local_iso(contact.ended_at) if contact.ended_at else None,
+        "caller_number": contact.caller_number,
+        "caller_organisation": contact.caller_organisation,
+        "caller_kind": contact.caller_kind,
+        "department": contact.department.code if contact.department else None,
+        "period": contact.period,
+        "route": contact.route,
+        "patient_ref": contact.patient_ref,
+        "dialled": [{"number": a.number, "status": a.status} for a in contact.attempts],
+        "connected_to": contact.connected_to,
+        "outcome": contact.outcome,
+        "follow_up": contact.follow_up,
+    }
+
+
+def contact_records(session: Session, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Yield every contact's export object, oldest first, in batches."""
+    query = (
+        select(Contact)
+        .options(selectinload(Contact.attempts), selectinload(Contact.department))
+        .order_by(Contact.started_at, Contact.id)
+    )
+    if since is not None:
+        query = query.where(Contact.started_at >= since)
+    for contact in session.scalars(query.execution_options(yield_per=500)):
+        yield contact_record(contact)
+
+
+def write_contacts(session: Session, out: TextIO, fmt: str, since: datetime | None = None) -> int:
+    """Write the export as a JSON array (one object a line) or CSV; return the count."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for record in contact_records(session, since):
+            record["dialled"] = " ".join(f"{d['number']}:{d['status']}" for d in record["dialled"])
+            record["follow_up"] = "yes" if record["follow_up"] else "no"
+            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+            count += 1
+        return count
+    out.write("[")
+    for record in contact_records(session, since):
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(record, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n")
+    return count

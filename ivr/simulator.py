@@ -1,0 +1,303 @@
+"""A telephony provider in miniature: plays TwiML the way Twilio does, against the app.
+
+`play_call` posts signed webhooks through the Flask test client, follows
+`<Gather action>`, `<Redirect>` and `<Dial action>`, and plays each `<Number url>`
+whisper as the callee. A `Phone` decides what the caller keys in and how each
+callee answers: `TerminalPhone` asks a person (`linje72 call`), `ScriptedPhone`
+follows a script (the tests).
+"""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+HANGUP = "hangup"
+BASE_URL = "http://localhost"
+LINE_NUMBER = "+4570207272"
+
+
+class Phone(Protocol):
+    def hear(self, text: str) -> None: ...
+    def keys(self, expected: str) -> str | None: ...
+    def ring(self, number: str) -> str: ...
+    def callee_hears(self, number: str, text: str) -> None: ...
+    def callee_key(self, number: str) -> str | None: ...
+    def connected(self, number: str) -> None: ...
+
+
+@dataclass
+class Ring:
+    number: str
+    answer: str  # answer, no-answer, busy, failed
+    whisper: list[str] = field(default_factory=list)
+    key: str | None = None
+    dial_status: str = ""
+
+
+@dataclass
+class CallTrace:
+    """What happened on a call, as the caller and the callees experienced it."""
+
+    call_sid: str
+    said: list[str] = field(default_factory=list)
+    rings: list[Ring] = field(default_factory=list)
+    connected_to: str | None = None
+    http_statuses: list[int] = field(default_factory=list)
+
+    @property
+    def rung(self) -> list[str]:
+        return [ring.number for ring in self.rings]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.said)
+
+
+class Provider:
+    """Signs and posts webhooks as the provider does, to one or more app processes in turn."""
+
+    def __init__(self, clients: list[FlaskClient], auth_token: str) -> None:
+        self.clients = clients
+        self.validator = RequestValidator(auth_token)
+        self.sent = 0
+
+    def post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
+        full = url if url.startswith("http") else BASE_URL + url
+        signature = self.validator.compute_signature(full, params)
+        client = self.clients[self.sent % len(self.clients)]
+        self.sent += 1
+        response = client.post(full, data=params, headers={"X-Twilio-Signature": signature})
+        return response.status_code, response.get_data(as_text=True)
+
+
+def play_call(
+    app: Flask,
+    from_number: str,
+    phone: Phone,
+    *,
+    call_sid: str | None = None,
+    max_steps: int = 200,
+    other_processes: Iterable[Flask] = (),
+) -> CallTrace:
+    """Play one whole call from `/voice/incoming` to the status callback.
+
+    With `other_processes`, consecutive webhooks go to the apps in turn, as they
+    would to the worker processes behind a load balancer.
+    """
+    clients = [app.test_client()] + [other.test_client() for other in other_processes]
+    provider = Provider(clients, app.config["TWILIO_AUTH_TOKEN"])
+    sid = call_sid or "CA" + secrets.token_hex(16)
+    trace = CallTrace(sid)
+    base = {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": from_number,
+        "To": LINE_NUMBER,
+        "Direction": "inbound",
+        "CallStatus": "in-progress",
+    }
+
+    def post(url: str, extra: dict[str, str] | None = None) -> list[ET.Element]:
+        status, body = provider.post(url, {**base, **(extra or {})})
+        trace.http_statuses.append(status)
+        if status != 200:
+            raise CallFailed(f"{url} answered HTTP {status}")
+        return list(ET.fromstring(body))
+
+    try:
+        verbs = post("/voice/incoming")
+        steps = 0
+        while verbs and steps < max_steps:
+            steps += 1
+            verbs = _caller_turn(verbs, post, provider, base, phone, trace)
+    except CallerHungUp:
+        pass
+    provider.post("/voice/status", {**base, "CallStatus": "completed"})
+    return trace
+
+
+class CallerHungUp(Exception):
+    pass
+
+
+class CallFailed(Exception):
+    pass
+
+
+def _caller_turn(verbs, post, provider, base, phone, trace):  # type: ignore[no-untyped-def]
+    """Play verbs until one hands control to a new document; return it ([] when the call ends)."""
+    for verb in verbs:
+        if verb.tag == "Say":
+            text = (verb.text or "").strip()
+            trace.said.append(text)
+            phone.hear(text)
+        elif verb.tag == "Gather":
+            for inner in verb:
+                if inner.tag == "Say":
+                    text = (inner.text or "").strip()
+                    trace.said.append(text)
+                    phone.hear(text)
+            digits = phone.keys(verb.get("action", ""))
+            if digits == HANGUP:
+                raise CallerHungUp
+            finish = verb.get("finishOnKey", "#")
+            if finish and digits and digits.endswith(finish):
+                digits = digits[: -len(finish)]
+            if digits:
+                return post(verb.get("action", ""), {"Digits": digits})
+        elif verb.tag == "Redirect":
+            return post((verb.text or "").strip())
+        elif verb.tag == "Dial":
+            return _dial(verb, post, provider, base, phone, trace)
+        elif verb.tag == "Hangup":
+            return []
+    return []
+
+
+def _dial(dial, post, provider, base, phone, trace):  # type: ignore[no-untyped-def]
+    number_el = dial.find("Number")
+    if number_el is None:
+        return []
+    number = (number_el.text or "").strip()
+    ring = Ring(number, phone.ring(number))
+    trace.rings.append(ring)
+    if ring.answer == HANGUP:
+        raise CallerHungUp
+    if ring.answer == "answer":
+        bridged = _play_whisper(number_el, number, provider, base, phone, ring)
+        if bridged:
+            trace.connected_to = number
+            phone.connected(number)
+        ring.dial_status = "completed"
+    else:
+        ring.dial_status = ring.answer
+    action = dial.get("action")
+    if not action:
+        return []
+    return post(action, {"DialCallStatus": ring.dial_status, "DialCallSid": "CA" + secrets.token_hex(16)})
+
+
+def _play_whisper(number_el, number, provider, base, phone, ring) -> bool:  # type: ignore[no-untyped-def]
+    """Play the `<Number url>` TwiML to the callee; return whether the parties are connected."""
+    url = number_el.get("url")
+    if not url:
+        return True
+    child = {
+        "CallSid": "CA" + secrets.token_hex(16),
+        "ParentCallSid": base["CallSid"],
+        "AccountSid": base["AccountSid"],
+        "From": base["From"],
+        "To": number,
+        "Direction": "outbound-dial",
+        "CallStatus": "in-progress",
+    }
+    status, body = provider.post(url, child)
+    verbs = list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
+    for _ in range(20):
+        next_verbs = None
+        for verb in verbs:
+            if verb.tag == "Say":
+                ring.whisper.append((verb.text or "").strip())
+                phone.callee_hears(number, (verb.text or "").strip())
+            elif verb.tag == "Gather":
+                for inner in verb:
+                    if inner.tag == "Say":
+                        ring.whisper.append((inner.text or "").strip())
+                        phone.callee_hears(number, (inner.text or "").strip())
+                key = phone.callee_key(number)
+                ring.key = key
+                if key:
+                    status, body = provider.post(verb.get("action", ""), {**child, "Digits": key})
+                    next_verbs = list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
+                    break
+            elif verb.tag == "Redirect":
+                status, body = provider.post((verb.text or "").strip(), child)
+                next_verbs = list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
+                break
+            elif verb.tag == "Hangup":
+                return False
+        if next_verbs is None:
+            return True  # the whisper's TwiML ended: the parties are connected
+        verbs = next_verbs
+    return False
+
+
+class ScriptedPhone:
+    """A phone for tests: caller keys in order, and how each number answers.
+
+    `answers` maps a number to "no-answer", "busy", "failed", or a key the callee
+    presses after answering ("1" accepts, "" stays silent); numbers not listed
+    do not answer.
+    """
+
+    def __init__(self, keys: Iterable[str | None], answers: dict[str, str] | None = None) -> None:
+        self.pending = list(keys)
+        self.answers = answers or {}
+        self.heard: list[str] = []
+
+    def hear(self, text: str) -> None:
+        self.heard.append(text)
+
+    def keys(self, expected: str) -> str | None:
+        return self.pending.pop(0) if self.pending else HANGUP
+
+    def ring(self, number: str) -> str:
+        answer = self.answers.get(number, "no-answer")
+        return answer if answer in {"no-answer", "busy", "failed", HANGUP} else "answer"
+
+    def callee_hears(self, number: str, text: str) -> None:
+        pass
+
+    def callee_key(self, number: str) -> str | None:
+        return self.answers.get(number) or None
+
+    def connected(self, number: str) -> None:
+        pass
+
+
+class TerminalPhone:
+    """A phone on the terminal: prompts printed as text, keys typed on the keyboard."""
+
+    def __init__(self, read=input, write=print) -> None:  # type: ignore[no-untyped-def]
+        self.read = read
+        self.write = write
+
+    def _ask(self, prompt: str) -> str | None:
+        try:
+            return self.read(prompt).strip()
+        except EOFError:
+            return None
+
+    def hear(self, text: str) -> None:
+        self.write(f"  LINE: {text}")
+
+    def keys(self, expected: str) -> str | None:
+        typed = self._ask("  your keys (Enter = silence, h = hang up)> ")
+        if typed is None or typed.lower() == "h":
+            return HANGUP
+        return typed or None
+
+    def ring(self, number: str) -> str:
+        self.write(f"\n  RING {number}")
+        choice = self._ask("  callee: [a]nswer, [n]o answer, [b]usy, [f]ailed, [h]ang up yourself> ")
+        return {"a": "answer", "": "answer", "n": "no-answer", "b": "busy", "f": "failed", "h": HANGUP}.get(
+            (choice or "n").lower()[:1], "no-answer"
+        )
+
+    def callee_hears(self, number: str, text: str) -> None:
+        self.write(f"  WHISPER to {number}: {text}")
+
+    def callee_key(self, number: str) -> str | None:
+        return self._ask(f"  key pressed by {number} (1 accepts, Enter = silence)> ") or None
+
+    def connected(self, number: str) -> None:
+        self.write(f"\n  CONNECTED to {number}. (The conversation ends when you press Enter.)")
+        self._ask("")

@@ -1,0 +1,266 @@
+"""Whole calls played through the webhooks the way the provider plays them."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Contact
+from ivr.simulator import HANGUP, ScriptedPhone, play_call
+from tests import factories as f
+from tests.conftest import FALLBACK, Clock
+
+NURSE = "+4532501010"
+ANNA, ANNA_LATE, BO, CECILIE = "+4540101001", "+4540101011", "+4540101002", "+4540101003"
+DAY_PHONE, ONCALL_PHONE, SWITCHBOARD = "+4531102001", "+4531102009", "+4531100000"
+GP = "+4532501040"
+
+
+@pytest.fixture
+def region(app: Flask, session: Session) -> None:
+    """RH-KARD with a Monday rota, a home nurse, and a patient discharged on Saturday."""
+    dept = f.department(session)
+    f.caller(session)
+    f.caller(session, phone=GP, code=None, organisation="Lægehuset Nørrebro", kind="gp", language="en")
+    f.caller(session, phone=None, code="4713", organisation="Kildegården", kind="temporary_stay")
+    f.shift(session, dept, "day", "2026-11-23 09:00", "2026-11-23 15:00", ANNA_LATE, "Anne Lind")
+    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
+    f.shift(session, dept, "oncall", "2026-11-23 15:00", "2026-11-24 08:00", BO, "Bo Jensen")
+    f.shift(session, dept, "backup", "2026-11-23 08:00", "2026-11-24 08:00", CECILIE, "Cecilie Lund")
+    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00", gp_phone=GP)
+    session.commit()
+
+
+def contact(session: Session) -> Contact:
+    session.expire_all()
+    return session.scalars(select(Contact)).one()
+
+
+def dialled(row: Contact) -> list[tuple[str, str | None]]:
+    return [(a.number, a.status) for a in row.attempts]
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("moment", "period", "chain"),
+    (
+        ("2026-11-23T10:00:00+01:00", "day", [ANNA, ANNA_LATE, DAY_PHONE, CECILIE, SWITCHBOARD, FALLBACK]),
+        ("2026-11-23T08:30:00+01:00", "day", [ANNA, DAY_PHONE, CECILIE, SWITCHBOARD, FALLBACK]),
+        ("2026-11-23T15:00:00+01:00", "oncall", [BO, ONCALL_PHONE, CECILIE, SWITCHBOARD, FALLBACK]),
+        ("2026-11-24T03:00:00+01:00", "oncall", [BO, ONCALL_PHONE, CECILIE, SWITCHBOARD, FALLBACK]),
+    ),
+    ids=["day-10:00", "day-08:30", "oncall-15:00", "night-03:00"],
+)
+def test_nobody_accepting_rings_the_whole_chain_once_each_and_promises_a_callback(
+    app: Flask, session: Session, clock: Clock, moment: str, period: str, chain: list[str]
+) -> None:
+    clock.set(moment)
+    trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"]))
+
+    assert trace.rung == chain
+    assert "Afdelingen ringer dig op" in trace.said[-1]
+    row = contact(session)
+    assert (row.route, row.period, row.outcome, row.follow_up) == (
+        "responsibility",
+        period,
+        "unanswered",
+        True,
+    )
+    assert row.department and row.department.code == "RH-KARD"
+    assert dialled(row) == [(number, "no-answer") for number in chain]
+
+
+@pytest.mark.usefixtures("region")
+def test_only_a_1_in_the_whisper_connects_and_the_callee_hears_who_calls_about_whom(
+    app: Flask, session: Session
+) -> None:
+    answers = {ANNA: "2", ANNA_LATE: "", DAY_PHONE: "busy", CECILIE: "1"}
+    trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"], answers))
+
+    assert trace.rung == [ANNA, ANNA_LATE, DAY_PHONE, CECILIE]
+    assert trace.connected_to == CECILIE
+    whisper = " ".join(trace.rings[0].whisper)
+    assert "Hjemmesygeplejen Valby" in whisper
+    assert "Hjertemedicinsk Klinik" in whisper
+    assert "1. januar 1940" in whisper
+    assert "0101401234" not in whisper
+    row = contact(session)
+    assert dialled(row) == [
+        (ANNA, "rejected"),
+        (ANNA_LATE, "rejected"),
+        (DAY_PHONE, "busy"),
+        (CECILIE, "accepted"),
+    ]
+    assert (row.outcome, row.connected_to, row.follow_up) == ("connected", CECILIE, False)
+
+
+@pytest.mark.usefixtures("region")
+def test_the_callee_sees_the_callers_own_number(app: Flask) -> None:
+    client = app.test_client()
+    trace_phone = ScriptedPhone(["0101401234", "1"], {ANNA: "1"})
+    seen: list[str] = []
+    original = client.post
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        response = original(*args, **kwargs)
+        body = response.get_data(as_text=True)
+        if "<Dial" in body:
+            seen.append(body)
+        return response
+
+    app.test_client = lambda: client  # type: ignore[method-assign]
+    client.post = spy  # type: ignore[method-assign]
+    play_call(app, "+45 32 50 10 10", trace_phone)
+    assert seen and f'callerId="{NURSE}"' in seen[0]
+
+
+@pytest.mark.usefixtures("region")
+def test_a_caller_registered_in_english_hears_english(app: Flask, session: Session) -> None:
+    trace = play_call(app, GP, ScriptedPhone(["0101401234", "1"], {ANNA: "1"}))
+    assert trace.said[0] == "Welcome to the 72-hour line, Lægehuset Nørrebro."
+    assert "born on 1 January 1940" in trace.text
+    assert "Rigshospitalet" in trace.text
+    assert trace.connected_to == ANNA
+
+
+@pytest.mark.usefixtures("region")
+def test_an_unknown_number_is_asked_for_the_unit_code_and_then_goes_on(app: Flask, session: Session) -> None:
+    trace = play_call(app, "+4520000000", ScriptedPhone(["99#", "4713#", "0101401234", "1"], {ANNA: "1"}))
+    assert "enhedskode" in trace.said[0]
+    assert "ikke genkendt" in trace.said[1]
+    assert trace.connected_to == ANNA
+    row = contact(session)
+    assert row.caller_organisation == "Kildegården"
+    assert row.caller_number == "+4520000000"
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("keys", "route", "message"),
+    (
+        (["1#", "12345#", None], "unidentified_caller", "kun for sundhedsfaglige"),
+        (["12345", "3102401234", None], "invalid_patient", "kunne ikke godkendes"),
+        (["0101401234", "7", None, "9"], "invalid_patient", "stilles nu videre"),
+    ),
+    ids=["three-unknown-codes", "three-invalid-cprs", "read-back-not-confirmed"],
+)
+def test_three_failed_tries_end_at_the_fallback_number(
+    app: Flask, session: Session, keys: list[str | None], route: str, message: str
+) -> None:
+    caller = "+4520000000" if route == "unidentified_caller" else NURSE
+    trace = play_call(app, caller, ScriptedPhone(keys, {FALLBACK: "1"}))
+    assert message in trace.text
+    assert trace.rung == [FALLBACK]
+    assert trace.connected_to == FALLBACK
+    row = contact(session)
+    assert (row.route, row.outcome) == (route, "connected")
+    if route != "invalid_patient" or keys[0] != "0101401234":
+        assert row.department is None
+
+
+@pytest.mark.usefixtures("region")
+def test_silence_counts_as_a_try_and_is_never_left_in_silence(app: Flask, session: Session) -> None:
+    trace = play_call(app, NURSE, ScriptedPhone([None, None, None]))
+    assert trace.said.count("CPR-nummeret er ikke gyldigt. Indtast patientens 10 cifre igen.") == 2
+    assert trace.rung == [FALLBACK]
+    assert contact(session).route == "invalid_patient"
+
+
+@pytest.mark.usefixtures("region")
+def test_pressing_2_at_the_read_back_starts_the_patient_afresh_with_three_new_tries(
+    app: Flask, session: Session
+) -> None:
+    keys = ["0101401234", "2", "1", "2", "0101401234", "1"]
+    trace = play_call(app, NURSE, ScriptedPhone(keys, {ANNA: "1"}))
+    assert trace.connected_to == ANNA
+    assert trace.said.count("Indtast patientens CPR-nummer, 10 cifre.") == 2
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("moment", "cpr", "first", "heard"),
+    (
+        ("2026-11-24T11:00:00+01:00", "0101401234", GP, "egen læge"),
+        ("2026-11-24T16:00:00+01:00", "0101401234", "1813", "Akuttelefonen 1813"),
+        ("2026-11-23T10:00:00+01:00", "1503521236", "1813", "Akuttelefonen 1813"),
+    ),
+    ids=["expired-gp-hours", "expired-after-gp-hours", "unknown-patient"],
+)
+def test_without_an_active_responsibility_the_call_goes_to_the_gp_or_1813(
+    app: Flask, session: Session, clock: Clock, moment: str, cpr: str, first: str, heard: str
+) -> None:
+    clock.set(moment)
+    trace = play_call(app, NURSE, ScriptedPhone([cpr, "1"]))
+    assert heard in trace.text
+    assert trace.rung == [first, FALLBACK]
+    row = contact(session)
+    assert row.route == "no_responsibility"
+    assert row.outcome == "unanswered"
+
+
+@pytest.mark.usefixtures("region")
+def test_a_caller_who_hangs_up_while_it_rings_abandoned_the_call(app: Flask, session: Session) -> None:
+    trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"], {ANNA: HANGUP}))
+    assert trace.rung == [ANNA]
+    row = contact(session)
+    assert row.outcome == "abandoned"
+    assert dialled(row) == [(ANNA, "no-answer")]
+    assert row.ended_at is not None
+
+
+@pytest.mark.usefixtures("region")
+def test_a_caller_who_hangs_up_before_the_patient_is_recorded_too(app: Flask, session: Session) -> None:
+    play_call(app, NURSE, ScriptedPhone([HANGUP]))
+    row = contact(session)
+    assert (row.route, row.outcome, row.follow_up) == ("invalid_patient", "abandoned", False)
+    assert row.attempts == []
+
+
+@pytest.mark.usefixtures("region")
+def test_consecutive_webhooks_of_one_call_can_be_served_by_different_processes(
+    app: Flask, session: Session, database_url: str, clock: Clock
+) -> None:
+    from app import create_app
+
+    other = create_app(
+        {
+            **{
+                k: app.config[k]
+                for k in (
+                    "DATABASE_URL",
+                    "TWILIO_AUTH_TOKEN",
+                    "LINJE72_SECRET_KEY",
+                    "LINJE72_FALLBACK_NUMBER",
+                )
+            },
+            "CLOCK": clock,
+        }
+    )
+    try:
+        trace = play_call(
+            app, NURSE, ScriptedPhone(["0101401234", "1"], {DAY_PHONE: "1"}), other_processes=[other]
+        )
+    finally:
+        other.extensions["linje72.engine"].dispose()
+    assert trace.rung == [ANNA, ANNA_LATE, DAY_PHONE], (trace.rung, dialled(contact(session)))
+    assert contact(session).outcome == "connected"
+
+
+@pytest.mark.usefixtures("region")
+def test_a_night_shift_over_the_spring_dst_change_is_rung(app: Flask, session: Session, clock: Clock) -> None:
+    dept = contact_department(session)
+    f.shift(session, dept, "oncall", "2026-03-28 23:00", "2026-03-29 07:00", "+4540109999", "Nat")
+    f.discharge(app, session, dept, "2026-03-27T12:00:00+01:00", cpr="1503521236", external_id="SP-2")
+    session.commit()
+    clock.set("2026-03-29T06:30:00+02:00")
+    trace = play_call(app, NURSE, ScriptedPhone(["1503521236", "1"], {"+4540109999": "1"}))
+    assert trace.rung == ["+4540109999"]
+    assert contact(session).period == "oncall"
+
+
+def contact_department(session: Session):  # type: ignore[no-untyped-def]
+    from app.records import find_department
+
+    return find_department(session, "RH-KARD")
