@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from collections.abc import Mapping
@@ -38,6 +39,12 @@ def main() -> None:
     cli.main(prog_name="linje72")
 
 
+def register_commands(app: Flask) -> None:
+    """Add the product's commands to the app's CLI (so `flask` has them too)."""
+    for command in (init_db, import_file, contacts, oncall, seed_demo_command, scheduler):
+        app.cli.add_command(command)
+
+
 def _clock_at(at: str | None) -> Any:
     if at is None:
         return None
@@ -54,7 +61,7 @@ def _now(at: str | None) -> datetime:
     return now
 
 
-@cli.command("init-db")
+@click.command("init-db")
 @with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema to the newest migration."""
@@ -64,7 +71,7 @@ def init_db() -> None:
     click.echo("The database schema is up to date.")
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("kind", type=click.Choice(["departments", "callers", "rota", "discharges"]))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -93,7 +100,7 @@ def import_file(kind: str, path: Path) -> None:
         session.close()
 
 
-@cli.group("contacts")
+@click.group("contacts")
 def contacts() -> None:
     """The contact log: one record per call."""
 
@@ -119,7 +126,7 @@ def export_contacts(fmt: str, since: str | None) -> None:
         session.close()
 
 
-@cli.command("oncall")
+@click.command("oncall")
 @click.argument("department")
 @click.option("--at", help="An ISO 8601 time instead of now.")
 @with_appcontext
@@ -142,7 +149,7 @@ def oncall(department: str, at: str | None) -> None:
         click.echo(f"{place}. {target.number}  {target.label}{who}")
 
 
-@cli.command("seed-demo")
+@click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
     """Load a demo region: departments, callers, a rota around today, discharges."""
@@ -157,7 +164,7 @@ def seed_demo_command() -> None:
     click.echo(summary)
 
 
-@cli.command("scheduler")
+@click.command("scheduler")
 @with_appcontext
 def scheduler() -> None:
     """Run the scheduled jobs (exactly one such process per deployment)."""
@@ -178,8 +185,20 @@ def call(from_number: str, at: str | None) -> None:
     if clock is not None:
         overrides["CLOCK"] = clock
     app = _app_with_demo_settings(overrides)
+    from app.export import contact_record
+    from app.models import Contact
+
+    click.echo(f"Calling the 72-hour line from {from_number} at {local_iso(app.config['CLOCK']())}")
     with app.app_context():
-        play_call(app, from_number, TerminalPhone())
+        trace = play_call(app, from_number, TerminalPhone())
+        session = new_session()
+        try:
+            row = session.query(Contact).filter_by(call_sid=trace.call_sid).one_or_none()
+            record = contact_record(row) if row else None
+        finally:
+            session.close()
+    click.echo("\nThe call has ended. The contact record:")
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
 @cli.command("demo")
@@ -213,22 +232,29 @@ def demo(host: str, port: int) -> None:
 
 
 def _app_with_demo_settings(overrides: Mapping[str, Any]) -> Flask:
-    """Create the app; settings missing from the environment come from the demo's own file."""
-    import os
+    """Create the app; settings missing from the environment come from the demo's own file.
 
-    probe = Flask("app", instance_relative_config=True)
-    path = Path(probe.instance_path) / "demo-settings.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        stored = json.loads(path.read_text())
-    else:
-        stored = {
-            "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
-            "LINJE72_SECRET_KEY": secrets.token_urlsafe(48),
-            "LINJE72_FALLBACK_NUMBER": "+4538383838",
-        }
-        path.write_text(json.dumps(stored, indent=2))
-        path.chmod(0o600)
-    settings = {k: v for k, v in stored.items() if not os.environ.get(k)}
+    The demo keeps a generated auth token, secret key and fallback number in the
+    instance folder, so that `linje72 call` finds the demo's patients later.
+    """
+    missing = [name for name in DEMO_SETTINGS if not os.environ.get(name)]
+    settings: dict[str, Any] = {}
+    if missing:
+        path = Path(Flask("app", instance_relative_config=True).instance_path) / "demo-settings.json"
+        if path.exists():
+            stored = json.loads(path.read_text())
+        else:
+            stored = {name: make() for name, make in DEMO_SETTINGS.items()}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored, indent=2))
+            path.chmod(0o600)
+        settings = {name: stored[name] for name in missing}
     settings.update(overrides)
     return create_app(settings)
+
+
+DEMO_SETTINGS = {
+    "TWILIO_AUTH_TOKEN": lambda: secrets.token_hex(16),
+    "LINJE72_SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    "LINJE72_FALLBACK_NUMBER": lambda: "+4538383838",
+}

@@ -1,0 +1,198 @@
+"""The command line as an operator uses it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy.orm import Session
+
+from app import create_app
+from app.cli import cli
+from app.config import ConfigError
+from ivr.simulator import ScriptedPhone, play_call
+from tests import factories as f
+from tests.conftest import AUTH_TOKEN, FALLBACK, SECRET_KEY, Clock
+
+
+@pytest.fixture
+def region(app: Flask, session: Session) -> None:
+    dept = f.department(session)
+    f.department(session, "BFH-GER", name="Geriatrisk Afdeling", oncall_phone=None, day_hours="08:00-15:30")
+    f.caller(session)
+    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", "+4540101001", "Anna Holm")
+    f.shift(session, dept, "oncall", "2026-11-23 15:00", "2026-11-24 08:00", "+4540101002", "Bo Jensen")
+    f.shift(session, dept, "backup", "2026-11-23 08:00", "2026-11-24 08:00", "+4540101003", "Cecilie Lund")
+    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
+    session.commit()
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("code", "at", "lines"),
+    (
+        (
+            "RH-KARD",
+            "2026-11-23 10:00",
+            [
+                "1. +4540101001  day (Anna Holm)",
+                "2. +4531102001  department_day",
+                "3. +4540101003  backup (Cecilie Lund)",
+                "4. +4531100000  switchboard",
+                f"5. {FALLBACK}  fallback",
+            ],
+        ),
+        (
+            "RH-KARD",
+            "2026-11-23 22:00",
+            [
+                "1. +4540101002  oncall (Bo Jensen)",
+                "2. +4531102009  department_oncall",
+                "3. +4540101003  backup (Cecilie Lund)",
+            ],
+        ),
+        ("BFH-GER", "2026-11-23 15:15", ["1. +4531102001  department_day"]),
+        ("BFH-GER", "2026-11-23 15:45", ["1. +4531100000  switchboard", f"2. {FALLBACK}  fallback"]),
+    ),
+)
+def test_oncall_lists_who_a_call_would_ring_in_order(
+    runner: FlaskCliRunner, code: str, at: str, lines: list[str]
+) -> None:
+    result = runner.invoke(args=["oncall", code, "--at", at])
+    assert result.exit_code == 0, result.output
+    listed = result.output.splitlines()[1:]
+    assert listed[: len(lines)] == lines
+
+
+def test_oncall_names_an_unknown_department(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["oncall", "NOPE"])
+    assert result.exit_code == 1
+    assert "NOPE" in result.output
+
+
+@pytest.mark.usefixtures("region")
+def test_contacts_export_gives_one_object_per_call_oldest_first(
+    app: Flask, runner: FlaskCliRunner, clock: Clock
+) -> None:
+    clock.set("2026-11-23T10:01:02+01:00")
+    play_call(
+        app, "+4532501010", ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"}), call_sid="CA-first"
+    )
+    clock.set("2026-11-23T22:00:00+01:00")
+    play_call(app, "+4520000000", ScriptedPhone(["1#", "2#", "3#"]), call_sid="CA-second")
+
+    exported = json.loads(runner.invoke(args=["contacts", "export"]).output)
+    assert [c["call_sid"] for c in exported] == ["CA-first", "CA-second"]
+    first, second = exported
+    assert first["started_at"] == "2026-11-23T10:01:02+01:00"
+    assert (first["caller_number"], first["caller_organisation"]) == ("+4532501010", "Hjemmesygeplejen Valby")
+    assert (first["department"], first["period"], first["route"]) == ("RH-KARD", "day", "responsibility")
+    assert first["dialled"] == [
+        {"number": "+4540101001", "status": "no-answer"},
+        {"number": "+4531102001", "status": "accepted"},
+    ]
+    assert (first["connected_to"], first["outcome"]) == ("+4531102001", "connected")
+    assert first["patient_ref"].startswith("P-")
+    assert (second["department"], second["period"], second["route"]) == (
+        None,
+        "oncall",
+        "unidentified_caller",
+    )
+    assert (second["dialled"], second["outcome"]) == (
+        [{"number": FALLBACK, "status": "no-answer"}],
+        "unanswered",
+    )
+
+    since = json.loads(runner.invoke(args=["contacts", "export", "--since", "2026-11-23T12:00"]).output)
+    assert [c["call_sid"] for c in since] == ["CA-second"]
+    rows = list(
+        csv.DictReader(io.StringIO(runner.invoke(args=["contacts", "export", "--format", "csv"]).output))
+    )
+    assert rows[0]["dialled"] == "+4540101001:no-answer +4531102001:accepted"
+    assert rows[1]["department"] == ""
+
+
+def test_export_refuses_a_time_that_does_not_exist(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["contacts", "export", "--since", "2026-03-29 02:30"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("missing", "settings"),
+    (
+        ("TWILIO_AUTH_TOKEN", {"LINJE72_SECRET_KEY": SECRET_KEY, "LINJE72_FALLBACK_NUMBER": FALLBACK}),
+        ("LINJE72_SECRET_KEY", {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LINJE72_FALLBACK_NUMBER": FALLBACK}),
+        ("LINJE72_FALLBACK_NUMBER", {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LINJE72_SECRET_KEY": SECRET_KEY}),
+        (
+            "LINJE72_SECRET_KEY",
+            {
+                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "LINJE72_SECRET_KEY": "short",
+                "LINJE72_FALLBACK_NUMBER": FALLBACK,
+            },
+        ),
+        (
+            "LINJE72_FALLBACK_NUMBER",
+            {
+                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "LINJE72_SECRET_KEY": SECRET_KEY,
+                "LINJE72_FALLBACK_NUMBER": "12",
+            },
+        ),
+        (
+            "LINJE72_RESPONSIBILITY_HOURS",
+            {
+                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "LINJE72_SECRET_KEY": SECRET_KEY,
+                "LINJE72_FALLBACK_NUMBER": FALLBACK,
+                "LINJE72_RESPONSIBILITY_HOURS": "-1",
+            },
+        ),
+    ),
+)
+def test_a_missing_or_bad_setting_stops_the_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, missing: str, settings: dict[str, str]
+) -> None:
+    for name in ("TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY", "LINJE72_FALLBACK_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match=missing):
+        create_app({"DATABASE_URL": "sqlite://", **settings})
+
+
+def test_the_linje72_command_names_a_missing_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY", "LINJE72_FALLBACK_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    result = CliRunner().invoke(cli, ["init-db"])
+    assert result.exit_code != 0
+    assert "TWILIO_AUTH_TOKEN" in result.output
+
+
+@pytest.mark.usefixtures("region")
+def test_call_on_the_terminal_plays_the_prompts_and_shows_where_the_call_went(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    monkeypatch.setenv("LINJE72_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("LINJE72_FALLBACK_NUMBER", FALLBACK)
+    keys = "\n".join(["0101401234", "1", "n", "a", "1", ""]) + "\n"
+    result = CliRunner().invoke(
+        cli, ["call", "--from", "+45 32 50 10 10", "--at", "2026-11-23 22:00"], input=keys
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Velkommen til 72-timers-linjen, Hjemmesygeplejen Valby." in out
+    assert "RING +4540101002" in out
+    assert "RING +4531102009" in out
+    assert "WHISPER to +4531102009: 72-timers-linjen. Hjemmesygeplejen Valby ringer" in out
+    assert "CONNECTED to +4531102009" in out
+    assert '"outcome": "connected"' in out
+    assert '"period": "oncall"' in out
+    assert "0101401234" not in out.split("your keys")[-1]

@@ -1,0 +1,204 @@
+"""The webhooks' guard rails: signatures, errors, unknown calls, and where CPR numbers go."""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+
+from app.models import Contact
+from ivr.flow import CallFlow
+from ivr.simulator import ScriptedPhone, play_call
+from tests import factories as f
+from tests.conftest import AUTH_TOKEN, FALLBACK
+
+NURSE = "+4532501010"
+FORM = {"CallSid": "CA" + "1" * 32, "From": NURSE, "To": "+4570207272", "CallStatus": "ringing"}
+
+
+def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+@pytest.fixture
+def region(app: Flask, session: Session) -> None:
+    dept = f.department(session)
+    f.caller(session)
+    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", "+4540101001", "Anna Holm")
+    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
+    session.commit()
+
+
+def count_contacts(session: Session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count(Contact.id))) or 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    (
+        ({}, "no signature"),
+        ({"X-Twilio-Signature": "bm90LWEtc2lnbmF0dXJl"}, "a made-up signature"),
+        ({"token": "another-token"}, "another token"),
+        ({"X-Twilio-Signature": sign("http://localhost/voice/elsewhere", FORM)}, "signed for another URL"),
+        ({"fields": "+4511111111"}, "signed over other fields"),
+    ),
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+@pytest.mark.parametrize("path", ["/voice/incoming", "/voice/patient", "/voice/status", "/voice/fallback"])
+def test_a_request_without_a_valid_signature_is_refused_and_changes_nothing(
+    app: Flask, session: Session, path: str, headers: dict[str, str], why: str
+) -> None:
+    if "token" in headers:
+        headers = {"X-Twilio-Signature": sign("http://localhost" + path, FORM, headers["token"])}
+    elif "fields" in headers:
+        headers = {"X-Twilio-Signature": sign("http://localhost" + path, {**FORM, "From": headers["fields"]})}
+    response = app.test_client().post(path, data=FORM, headers=headers)
+    assert response.status_code == 403
+    assert count_contacts(session) == 0
+
+
+def test_behind_a_proxy_the_signature_is_checked_against_the_public_url(app: Flask, session: Session) -> None:
+    app.config["LINJE72_PUBLIC_URL"] = "https://linje72.example.dk/"
+    client = app.test_client()
+    url = "https://linje72.example.dk/voice/incoming"
+    good = client.post("/voice/incoming", data=FORM, headers={"X-Twilio-Signature": sign(url, FORM)})
+    assert good.status_code == 200
+    assert 'action="https://linje72.example.dk/voice/' in good.get_data(as_text=True)
+    internal = sign("http://localhost/voice/incoming", FORM)
+    refused = client.post("/voice/incoming", data=FORM, headers={"X-Twilio-Signature": internal})
+    assert refused.status_code == 403
+
+
+@pytest.mark.usefixtures("region")
+def test_an_error_inside_a_step_ends_in_a_spoken_message_and_the_fallback_number(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("database went away while reading 0101401234")
+
+    monkeypatch.setattr(CallFlow, "patient", broken)
+    trace = play_call(app, NURSE, ScriptedPhone(["0101401234"], {FALLBACK: "1"}))
+
+    assert "teknisk fejl" in trace.text
+    assert trace.rung == [FALLBACK]
+    assert trace.connected_to == FALLBACK
+    row = session.scalars(select(Contact)).one()
+    assert row.error == "error in step patient"
+    assert (row.route, row.outcome) == ("invalid_patient", "connected")
+    assert "RuntimeError" in caplog.text
+    assert "0101401234" not in caplog.text
+
+
+def test_a_webhook_for_an_unknown_call_is_answered_with_the_fallback(app: Flask, session: Session) -> None:
+    params = {**FORM, "Digits": "0101401234"}
+    url = "http://localhost/voice/patient"
+    response = app.test_client().post(url, data=params, headers={"X-Twilio-Signature": sign(url, params)})
+    twiml = ET.fromstring(response.get_data(as_text=True))
+    assert "teknisk fejl" in (twiml.findtext("Say") or "")
+    assert twiml.findtext("Dial/Number") == FALLBACK
+    assert count_contacts(session) == 1
+
+
+def test_even_a_broken_database_leaves_the_caller_with_a_message_and_the_fallback(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(CallFlow, "incoming", broken)
+    monkeypatch.setattr(CallFlow, "fail_safe", broken)
+    url = "http://localhost/voice/incoming"
+    response = app.test_client().post(url, data=FORM, headers={"X-Twilio-Signature": sign(url, FORM)})
+    twiml = ET.fromstring(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "teknisk fejl" in (twiml.findtext("Say") or "")
+    assert twiml.findtext("Dial") == FALLBACK
+
+
+def test_the_fallback_url_speaks_and_forwards(app: Flask) -> None:
+    url = "http://localhost/voice/fallback"
+    response = app.test_client().post(url, data=FORM, headers={"X-Twilio-Signature": sign(url, FORM)})
+    twiml = ET.fromstring(response.get_data(as_text=True))
+    assert twiml.findtext("Dial") == FALLBACK
+
+
+@pytest.mark.usefixtures("region")
+def test_no_cpr_number_reaches_a_log_line_a_url_or_the_export(
+    app: Flask, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = app.test_client()
+    bodies: list[str] = []
+    original = client.post
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        response = original(*args, **kwargs)
+        bodies.append(str(args[0]) + response.get_data(as_text=True))
+        return response
+
+    client.post = spy  # type: ignore[method-assign]
+    app.test_client = lambda: client  # type: ignore[method-assign]
+    play_call(app, NURSE, ScriptedPhone(["0101401234", "1"], {"+4540101001": "1"}))
+    play_call(app, NURSE, ScriptedPhone(["3102401234", "0101401234", "2", "1503521236", "1"]))
+    export = app.test_cli_runner().invoke(args=["contacts", "export"]).output
+    csv_export = app.test_cli_runner().invoke(args=["contacts", "export", "--format", "csv"]).output
+
+    for text in [caplog.text, export, csv_export, *bodies]:
+        for cpr in ("0101401234", "3102401234", "1503521236", "010140-1234"):
+            assert cpr not in text
+    assert "P-" in export
+
+
+@pytest.mark.usefixtures("region")
+def test_each_webhook_makes_the_same_few_queries_however_much_is_stored(app: Flask, session: Session) -> None:
+    def queries_per_webhook() -> list[int]:
+        counts: list[int] = []
+        engine = app.extensions["linje72.engine"]
+        current = {"n": 0}
+
+        def count(*args: object) -> None:
+            current["n"] += 1
+
+        client = app.test_client()
+        original = client.post
+
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            current["n"] = 0
+            response = original(*args, **kwargs)
+            counts.append(current["n"])
+            return response
+
+        client.post = spy  # type: ignore[method-assign]
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(app, "test_client", lambda: client)
+                trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"}))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert trace.connected_to == "+4531102001"
+        return counts
+
+    small = queries_per_webhook()
+    department = f.department(session, code="OTHER", day_phone="+4531109999")
+    from app.records import find_department
+
+    kard = find_department(session, "RH-KARD")
+    assert kard is not None
+    for n in range(200):
+        f.shift(session, kard, "backup", "2026-11-01 08:00", "2026-11-02 08:00", "+4540100000", f"old {n}")
+        f.shift(session, department, "day", "2026-11-23 08:00", "2026-11-23 15:00", "+4540200000")
+        f.discharge(
+            app, session, department, "2026-11-20T10:00:00+01:00", cpr="1503521236", external_id=f"X{n}"
+        )
+    f.discharge(app, session, kard, "2026-11-10T10:00:00+01:00", external_id="OLDER")
+    session.commit()
+    large = queries_per_webhook()
+    assert large == small
+    assert max(small) <= 12
