@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from app import create_app
 from app.config import ConfigError
@@ -168,9 +170,13 @@ def seed_demo_command() -> None:
 @with_appcontext
 def scheduler() -> None:
     """Run the scheduled jobs (exactly one such process per deployment)."""
-    from schedules.jobs import run_scheduler
+    from schedules.jobs import SchedulerRunning, run_scheduler
 
-    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    except SchedulerRunning as exc:
+        click.echo(f"linje72: {exc}", err=True)
+        sys.exit(1)
 
 
 @cli.command("call")
@@ -185,6 +191,8 @@ def call(from_number: str, at: str | None) -> None:
     if clock is not None:
         overrides["CLOCK"] = clock
     app = _app_with_demo_settings(overrides)
+    # The terminal is the phone here: keep the service's own log lines out of the prompts.
+    logging.getLogger("linje72").setLevel(logging.WARNING)
     from app.export import contact_record
     from app.models import Contact
 
@@ -193,10 +201,11 @@ def call(from_number: str, at: str | None) -> None:
         trace = play_call(app, from_number, TerminalPhone())
         session = new_session()
         try:
-            row = session.query(Contact).filter_by(call_sid=trace.call_sid).one_or_none()
+            row = session.scalars(select(Contact).where(Contact.call_sid == trace.call_sid)).first()
             record = contact_record(row) if row else None
         finally:
             session.close()
+            get_engine().dispose()
     click.echo("\nThe call has ended. The contact record:")
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 

@@ -26,7 +26,7 @@ def parse(text: str, today: date) -> tuple[str, date]:
     2007 may fail it. `today` is passed in so that the clock stays outside.
     """
     number = (text or "").replace("-", "").replace(" ", "")
-    if not number.isdigit() or len(number) != 10:
+    if not (number.isascii() and number.isdigit()) or len(number) != 10:
         raise CprError("a CPR number has 10 digits")
     try:
         born = stdnum_cpr.get_birth_date(number)

@@ -32,10 +32,9 @@ def configure(level: str) -> None:
     """Send every log record through the redacting filter, whoever logs it."""
     root = logging.getLogger()
     if not any(isinstance(f, RedactCprFilter) for h in root.handlers for f in h.filters):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(RedactCprFilter())
-        root.addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stream)
     root.setLevel(level)
     for handler in root.handlers:
         if not any(isinstance(f, RedactCprFilter) for f in handler.filters):

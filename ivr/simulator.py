@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -132,7 +132,17 @@ class CallFailed(Exception):
     pass
 
 
-def _caller_turn(verbs, post, provider, base, phone, trace):  # type: ignore[no-untyped-def]
+Post = Callable[..., list[ET.Element]]
+
+
+def _caller_turn(
+    verbs: list[ET.Element],
+    post: Post,
+    provider: Provider,
+    base: dict[str, str],
+    phone: Phone,
+    trace: CallTrace,
+) -> list[ET.Element]:
     """Play verbs until one hands control to a new document; return it ([] when the call ends)."""
     for verb in verbs:
         if verb.tag == "Say":
@@ -162,7 +172,14 @@ def _caller_turn(verbs, post, provider, base, phone, trace):  # type: ignore[no-
     return []
 
 
-def _dial(dial, post, provider, base, phone, trace):  # type: ignore[no-untyped-def]
+def _dial(
+    dial: ET.Element,
+    post: Post,
+    provider: Provider,
+    base: dict[str, str],
+    phone: Phone,
+    trace: CallTrace,
+) -> list[ET.Element]:
     number_el = dial.find("Number")
     if number_el is None:
         return []
@@ -185,7 +202,9 @@ def _dial(dial, post, provider, base, phone, trace):  # type: ignore[no-untyped-
     return post(action, {"DialCallStatus": ring.dial_status, "DialCallSid": "CA" + secrets.token_hex(16)})
 
 
-def _play_whisper(number_el, number, provider, base, phone, ring) -> bool:  # type: ignore[no-untyped-def]
+def _play_whisper(
+    number_el: ET.Element, number: str, provider: Provider, base: dict[str, str], phone: Phone, ring: Ring
+) -> bool:
     """Play the `<Number url>` TwiML to the callee; return whether the parties are connected."""
     url = number_el.get("url")
     if not url:
@@ -266,7 +285,7 @@ class ScriptedPhone:
 class TerminalPhone:
     """A phone on the terminal: prompts printed as text, keys typed on the keyboard."""
 
-    def __init__(self, read=input, write=print) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> None:
         self.read = read
         self.write = write
 

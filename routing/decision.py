@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from routing.calendar import Calendar, DayHours, Period
 
@@ -63,7 +63,7 @@ class ShiftInfo:
     name: str = ""
 
     def covers(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
+        return _utc(self.start) <= _utc(moment) < _utc(self.end)
 
 
 @dataclass(frozen=True)
@@ -93,10 +93,20 @@ class Decision:
     newest_discharge: DischargeInfo | None = None
 
 
+def _utc(moment: datetime) -> datetime:
+    """Return `moment` in UTC, so that comparing and adding work in elapsed time.
+
+    Python compares, subtracts and adds aware datetimes that share a tzinfo
+    (such as two Europe/Copenhagen times) by their wall-clock readings, which is
+    one hour off across a daylight-saving change; in UTC they are exact.
+    """
+    return moment.astimezone(UTC)
+
+
 def newest_discharge(discharges: Iterable[DischargeInfo], now: datetime) -> DischargeInfo | None:
     """Return the most recent discharge that has happened by `now`."""
-    past = [d for d in discharges if d.discharged_at <= now]
-    return max(past, key=lambda d: d.discharged_at, default=None)
+    past = [d for d in discharges if _utc(d.discharged_at) <= _utc(now)]
+    return max(past, key=lambda d: _utc(d.discharged_at), default=None)
 
 
 def find_responsibility(
@@ -113,21 +123,24 @@ def find_responsibility(
     newest = newest_discharge(discharges, now)
     if newest is None or newest.destination not in TARGET_DESTINATIONS:
         return None
-    if newest.admitted_at is not None and newest.discharged_at - newest.admitted_at < MINIMUM_STAY:
+    discharged_at = _utc(newest.discharged_at)
+    if newest.admitted_at is not None and discharged_at - _utc(newest.admitted_at) < MINIMUM_STAY:
         return None
-    # Elapsed time: aware datetimes add in absolute time, so the clock across a
-    # daylight-saving change shows one hour more or less, as the policy says.
-    until = newest.discharged_at + window
-    if newest.responsibility_until is not None and newest.responsibility_until > until:
-        until = newest.responsibility_until
-    if not newest.discharged_at <= now < until:
+    # Elapsed time: added in UTC, so the clock across a daylight-saving change
+    # shows one hour more or less, as the policy says.
+    until = discharged_at + window
+    if newest.responsibility_until is not None and _utc(newest.responsibility_until) > until:
+        until = _utc(newest.responsibility_until)
+    if not discharged_at <= _utc(now) < until:
         return None
     return Responsibility(newest, until)
 
 
 def _admitted_at(discharge: DischargeInfo, now: datetime) -> bool:
     """Return whether the patient is in hospital at `now` on this admission."""
-    return discharge.admitted_at is not None and discharge.admitted_at <= now < discharge.discharged_at
+    if discharge.admitted_at is None:
+        return False
+    return _utc(discharge.admitted_at) <= _utc(now) < _utc(discharge.discharged_at)
 
 
 def department_chain(
@@ -138,7 +151,7 @@ def department_chain(
     now: datetime,
 ) -> list[Target]:
     """Return the department's chain at `now` for the period (policy step 4)."""
-    covering = sorted((s for s in shifts if s.covers(now)), key=lambda s: s.start)
+    covering = sorted((s for s in shifts if s.covers(now)), key=lambda s: _utc(s.start))
     first_role = "day" if period is Period.DAY else "oncall"
     chain = [Target(s.phone, first_role, s.name) for s in covering if s.role == first_role]
     if period is Period.DAY:

@@ -1,0 +1,320 @@
+"""The demo region: believable, idempotent, routed the way its summary says."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app import records
+from app.cpr import CprVault, parse
+from app.demo import DEPARTMENTS, GAP_DEPARTMENT, PATIENTS, DemoPatient, seed_demo
+from app.models import Caller, Department, Discharge, Shift
+from app.phones import normalise
+from app.policy import Policy
+from app.services import department_chain_at
+from routing import Decision, Period, Route, decide, find_responsibility
+from routing.calendar import COPENHAGEN
+from routing.decision import newest_discharge
+
+
+class SettableClock(Protocol):
+    """The conftest's `clock` fixture."""
+
+    now: datetime
+
+    def set(self, moment: str) -> datetime: ...
+
+    def __call__(self) -> datetime: ...
+
+
+def _seed(app: Flask, session: Session) -> str:
+    summary = seed_demo(session, _vault(app), app.config["CLOCK"]())
+    session.commit()
+    return summary
+
+
+def _vault(app: Flask) -> CprVault:
+    vault: CprVault = app.extensions["linje72.vault"]
+    return vault
+
+
+def _policy(app: Flask) -> Policy:
+    policy: Policy = app.config["POLICY"]
+    return policy
+
+
+def _counts(session: Session) -> dict[str, int]:
+    return {
+        model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Department, Caller, Shift, Discharge)
+    }
+
+
+def _local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=COPENHAGEN)
+
+
+def _patient(cpr: str) -> DemoPatient:
+    return next(p for p in PATIENTS if p.cpr == cpr)
+
+
+def _decide(app: Flask, session: Session, cpr: str, now: datetime) -> Decision:
+    """Decide a call about the patient the way the call flow does."""
+    policy = _policy(app)
+    rows = records.discharges_of(session, _vault(app).lookup_key(cpr))
+    infos = [records.discharge_info(row) for row in rows]
+    newest = newest_discharge(infos, now)
+    newest_row = next(row for row in rows if newest and row.external_id == newest.id)
+    return decide(
+        discharges=infos,
+        departments={row.department.code: records.department_info(row.department) for row in rows},
+        shifts=records.shifts_covering(session, newest_row.department_id, now),
+        calendar=policy.calendar,
+        now=now,
+        window=policy.window,
+        fallback_number=policy.fallback_number,
+        after_hours_number=policy.after_hours_number,
+    )
+
+
+def test_demo_region_has_several_hospitals_municipalities_and_kinds_of_caller(
+    app: Flask, session: Session
+) -> None:
+    _seed(app, session)
+    departments = {d.code: d for d in session.scalars(select(Department))}
+    assert 6 <= len(departments) <= 8
+    assert len({d.hospital for d in departments.values()}) >= 5
+    assert {"RH-KARD", "BFH-GER"} <= departments.keys()
+    assert departments["BFH-GER"].day_hours == "08:00-15:30"
+    assert any(d.oncall_phone is None for d in departments.values())
+    assert len(set(session.scalars(select(Discharge.municipality)))) >= 5
+
+    callers = list(session.scalars(select(Caller)))
+    assert {c.kind for c in callers} >= {
+        "home_nursing",
+        "nursing_home",
+        "temporary_stay",
+        "residential",
+        "gp",
+        "acute_1813",
+    }
+    # The example callers of spec/examples/callers.csv are among them.
+    valby = records.find_caller(session, phone="+4532501010")
+    assert valby is not None and valby.code == "4711" and valby.kind == "home_nursing"
+    kildegaarden = records.find_caller(session, code="4713")
+    assert kildegaarden is not None and kildegaarden.phone is None
+    assert kildegaarden.kind == "temporary_stay"
+    gp = records.find_caller(session, phone="+4532501040")
+    assert gp is not None and gp.kind == "gp" and gp.language == "en"
+
+
+def test_seeding_twice_changes_no_counts(app: Flask, session: Session, clock: SettableClock) -> None:
+    _seed(app, session)
+    first = _counts(session)
+    assert first["departments"] == len(DEPARTMENTS)
+    assert first["discharges"] == sum(len(p.discharges) for p in PATIENTS)
+    clock.set("2026-11-23T11:30:00+01:00")
+    _seed(app, session)
+    assert _counts(session) == first
+    discharge = session.scalars(select(Discharge).where(Discharge.external_id == "DEMO-0001")).one()
+    assert discharge.discharged_at == clock.now.replace(second=0) - timedelta(hours=3)
+
+
+def test_seed_demo_keeps_the_callers_registry_unique_when_one_is_already_there(
+    app: Flask, session: Session
+) -> None:
+    session.add(Caller(phone="+4532501010", code=None, organisation="Valby", kind="home_nursing"))
+    session.add(Caller(phone=None, code="4713", organisation="Kildegården", kind="temporary_stay"))
+    session.commit()
+    _seed(app, session)
+    assert session.scalar(select(func.count()).select_from(Caller).where(Caller.phone == "+4532501010")) == 1
+    assert session.scalar(select(func.count()).select_from(Caller).where(Caller.code == "4713")) == 1
+    valby = records.find_caller(session, phone="+4532501010")
+    assert valby is not None and valby.code == "4711"
+
+
+def test_seed_demo_flushes_and_leaves_the_commit_to_the_caller(app: Flask, session: Session) -> None:
+    seed_demo(session, _vault(app), app.config["CLOCK"]())
+    assert session.scalar(select(func.count()).select_from(Discharge)) == 10
+    session.rollback()
+    assert _counts(session) == {"departments": 0, "callers": 0, "shifts": 0, "discharges": 0}
+
+
+def test_seed_demo_refuses_a_naive_now(app: Flask, session: Session) -> None:
+    with pytest.raises(ValueError):
+        seed_demo(session, _vault(app), datetime(2026, 11, 23, 10))
+
+
+def test_the_rota_has_a_day_doctor_by_day_and_an_oncall_doctor_by_night(
+    app: Flask,
+    session: Session,
+    clock: SettableClock,
+) -> None:
+    monday = date(2026, 11, 23)
+    clock.set("2026-11-23T10:00:00+01:00")
+    _seed(app, session)
+    policy = _policy(app)
+    expected = [
+        ("RH-KARD", _local(monday, 10), Period.DAY, "day"),
+        ("RH-KARD", _local(monday, 20), Period.ONCALL, "oncall"),
+        ("RH-KARD", _local(monday + timedelta(days=1), 3), Period.ONCALL, "oncall"),
+        ("RH-KARD", _local(monday - timedelta(days=1), 12), Period.ONCALL, "oncall"),  # Sunday
+        ("BFH-GER", _local(monday, 15, 15), Period.DAY, "day"),  # its day ends 15:30
+        ("BFH-GER", _local(monday, 15, 45), Period.ONCALL, "oncall"),
+    ]
+    for code, moment, period, first in expected:
+        decision = department_chain_at(session, policy, code, moment)
+        assert decision is not None
+        assert decision.period is period, (code, moment)
+        assert decision.targets[0].label == first, (code, moment)
+        assert decision.targets[0].name, (code, moment)
+        assert "backup" in [t.label for t in decision.targets], (code, moment)
+
+
+def test_the_rota_leaves_one_oncall_gap_on_purpose(
+    app: Flask, session: Session, clock: SettableClock
+) -> None:
+    clock.set("2026-11-23T10:00:00+01:00")
+    summary = _seed(app, session)
+    tuesday_night = _local(date(2026, 11, 24), 20)
+    for demo in DEPARTMENTS:
+        department = records.find_department(session, demo.code)
+        assert department is not None
+        roles = [s.role for s in records.shifts_covering(session, department.id, tuesday_night)]
+        if demo.code == GAP_DEPARTMENT:
+            assert roles == ["backup"]
+        else:
+            assert sorted(roles) == ["backup", "oncall"], demo.code
+    assert f"{GAP_DEPARTMENT} has no on-call doctor" in summary
+    assert "Tue 24 Nov 15:00" in summary
+
+
+@pytest.mark.parametrize(
+    ("now", "odd_hours"),
+    [("2026-03-28T12:00:00+01:00", 23), ("2026-10-24T12:00:00+02:00", 25)],
+)
+def test_the_rota_keeps_local_wall_clock_times_across_daylight_saving(
+    app: Flask,
+    session: Session,
+    clock: SettableClock,
+    now: str,
+    odd_hours: int,
+) -> None:
+    clock.set(now)
+    _seed(app, session)
+    department = records.find_department(session, "RH-KARD")
+    assert department is not None
+    shifts = list(session.scalars(select(Shift).where(Shift.department_id == department.id)))
+    assert shifts
+    for shift in shifts:
+        start = shift.start_at.astimezone(COPENHAGEN).time()
+        end = shift.end_at.astimezone(COPENHAGEN).time()
+        assert {start, end} <= {time(8), time(15)}, shift
+    oncall_hours = {(s.end_at - s.start_at) / timedelta(hours=1) for s in shifts if s.role == "oncall"}
+    # Saturday 08:00 to Sunday 08:00 over the change, a normal weekend day, weekday nights.
+    assert oncall_hours == {odd_hours, 24, 17}
+
+
+def test_demo_patients_are_routed_as_the_summary_says(
+    app: Flask, session: Session, clock: SettableClock
+) -> None:
+    now = clock.set("2026-11-23T10:00:00+01:00")  # Monday, day time and GP hours
+    _seed(app, session)
+    window = _policy(app).window
+    for patient in PATIENTS:
+        rows = records.discharges_of(session, _vault(app).lookup_key(patient.cpr))
+        assert len(rows) == len(patient.discharges)
+        responsibility = find_responsibility([records.discharge_info(r) for r in rows], now, window)
+        assert (responsibility is not None) is patient.active, patient.expect
+
+    def decision(cpr: str) -> Decision:
+        return _decide(app, session, cpr, now)
+
+    active = decision("0101451001")  # a few hours ago
+    assert active.route is Route.RESPONSIBILITY and active.department_code == "RH-KARD"
+    assert active.targets[0].label == "day"
+    assert decision("0202501002").route is Route.RESPONSIBILITY  # two days ago
+    nearly = decision("0303351003")  # 71 hours ago: one hour left
+    assert nearly.route is Route.RESPONSIBILITY and nearly.responsibility is not None
+    assert nearly.responsibility.until - now <= timedelta(hours=1)
+    assert _decide(app, session, "0303351003", now + timedelta(hours=1)).route is Route.NO_RESPONSIBILITY
+
+    expired = decision("0404381004")  # 80 hours ago: the GP in GP hours
+    assert expired.route is Route.NO_RESPONSIBILITY
+    assert expired.targets[0].label == "gp"
+    assert expired.targets[0].number == _patient("0404381004").discharges[0].gp_phone
+
+    extended = decision("0505421005")  # four days ago, extended until tomorrow noon
+    assert extended.route is Route.RESPONSIBILITY and extended.responsibility is not None
+    assert extended.responsibility.until == _local(date(2026, 11, 24), 12)
+
+    assert decision("0606481006").route is Route.NO_RESPONSIBILITY  # destination other
+    short = decision("0707551007")  # a stay under 24 hours, no GP known
+    assert short.route is Route.NO_RESPONSIBILITY and short.targets[0].label == "after_hours"
+
+    twice = decision("0808321008")  # the newest of two discharges decides
+    assert twice.route is Route.RESPONSIBILITY and twice.department_code == "AHH-MED"
+    assert {
+        r.department.code for r in records.discharges_of(session, _vault(app).lookup_key("0808321008"))
+    } == {
+        "AHH-MED",
+        "BFH-GER",
+    }
+
+
+def test_demo_cpr_numbers_are_valid_and_mostly_born_1930_to_1960(app: Flask) -> None:
+    born = [parse(p.cpr, date(2026, 11, 23))[1] for p in PATIENTS]
+    assert len(set(p.cpr for p in PATIENTS)) == len(PATIENTS)
+    assert sum(1930 <= b.year <= 1960 for b in born) >= len(born) - 1
+
+
+def test_no_plaintext_cpr_is_stored(app: Flask, session: Session) -> None:
+    _seed(app, session)
+    numbers = [p.cpr for p in PATIENTS]
+    forms = numbers + [f"{n[:6]}-{n[6:]}" for n in numbers]
+    rows = session.execute(text("SELECT * FROM discharges")).all()
+    assert len(rows) == 10
+    for row in rows:
+        for value in row:
+            if isinstance(value, bytes | memoryview):
+                blob = bytes(value)
+                assert not any(form.encode() in blob for form in forms)
+            else:
+                assert not any(form in str(value) for form in forms)
+    vault = _vault(app)
+    for discharge in session.scalars(select(Discharge)):
+        number = vault.decrypt(discharge.cpr_encrypted)
+        assert number in numbers
+        assert discharge.cpr_lookup == vault.lookup_key(number)
+
+
+def test_every_stored_number_is_valid_and_normalised(app: Flask, session: Session) -> None:
+    _seed(app, session)
+    numbers: list[str | None] = []
+    for department in session.scalars(select(Department)):
+        numbers += [department.day_phone, department.oncall_phone, department.switchboard_phone]
+    numbers += list(session.scalars(select(Caller.phone)))
+    numbers += list(session.scalars(select(Shift.phone)))
+    numbers += list(session.scalars(select(Discharge.gp_phone)))
+    for number in filter(None, numbers):
+        assert normalise(number, allow_short=False) == number
+
+
+def test_cli_seed_demo_prints_a_summary_that_fits_the_terminal(
+    app: Flask, runner: FlaskCliRunner, session: Session
+) -> None:
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    for expected in ("0101451001", "+4532501010", "4711", "4713", "RH-KARD", GAP_DEPARTMENT):
+        assert expected in result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    counts = _counts(session)
+    session.close()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert _counts(session) == counts

@@ -1,0 +1,68 @@
+"""The scheduled jobs: closing calls whose end was lost, and finding rota gaps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Contact
+from app.timeparse import local_iso, parse_time
+from ivr.simulator import Provider
+from schedules.jobs import SchedulerRunning, close_stale_calls, report_gaps, run_job, single_scheduler
+from tests import factories as f
+from tests.conftest import AUTH_TOKEN, Clock
+
+
+def test_a_call_whose_end_never_arrived_is_closed_as_abandoned_after_two_hours(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    f.caller(session)
+    session.commit()
+    provider = Provider([app.test_client()], AUTH_TOKEN)
+    form = {"CallSid": "CA-lost", "From": "+4532501010", "To": "+4570207272"}
+    assert provider.post("/voice/incoming", form)[0] == 200
+    policy, vault = app.config["POLICY"], app.extensions["linje72.vault"]
+
+    assert close_stale_calls(session, policy, vault, clock.now + timedelta(minutes=30)) == 0
+    later = clock.now + timedelta(hours=3)
+    assert close_stale_calls(session, policy, vault, later) == 1
+    session.commit()
+    row = session.scalars(select(Contact)).one()
+    assert (row.outcome, row.route, row.ended_at) == ("abandoned", "invalid_patient", later)
+
+
+def test_run_job_uses_the_apps_clock_and_commits(app: Flask, session: Session, clock: Clock) -> None:
+    session.add(
+        Contact(call_sid="CA-old", started_at=clock.now, updated_at=clock.now, caller_number="", targets=[])
+    )
+    session.commit()
+    clock.set(local_iso(clock.now + timedelta(hours=5)))
+    run_job(app, "close_stale_calls")
+    session.expire_all()
+    assert session.scalars(select(Contact)).one().outcome == "abandoned"
+
+
+def test_uncovered_oncall_time_is_reported_as_a_gap(
+    app: Flask, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    dept = f.department(session)
+    f.shift(session, dept, "oncall", "2026-11-23 15:00", "2026-11-24 02:00", "+4540101002")
+    f.shift(session, dept, "oncall", "2026-11-24 04:00", "2026-11-24 08:00", "+4540101004")
+    session.commit()
+    start = parse_time("2026-11-23 12:00")
+    count = report_gaps(session, app.config["POLICY"], start, timedelta(hours=20))
+    assert count == 1
+    assert (
+        "RH-KARD has no on-call doctor from 2026-11-24T02:00:00+01:00 to 2026-11-24T04:00:00+01:00"
+        in caplog.text
+    )
+
+
+def test_only_one_scheduler_may_run(app: Flask) -> None:
+    with app.app_context(), single_scheduler(app):
+        with pytest.raises(SchedulerRunning), single_scheduler(app):
+            pass
