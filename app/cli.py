@@ -179,7 +179,7 @@ def scheduler() -> None:
         sys.exit(1)
 
 
-@cli.command("call")
+@cli.command("call", with_appcontext=False)
 @click.option("--from", "from_number", required=True, help="The number you call from.")
 @click.option("--at", help="Pretend the call happens at this ISO 8601 time.")
 def call(from_number: str, at: str | None) -> None:
@@ -210,7 +210,7 @@ def call(from_number: str, at: str | None) -> None:
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
-@cli.command("demo")
+@cli.command("demo", with_appcontext=False)
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
@@ -237,7 +237,10 @@ def demo(host: str, port: int) -> None:
         "    .venv/bin/linje72 call --from '+45 20 00 00 00'\n"
         "The demo patients' CPR numbers are listed above.\n"
     )
-    app.run(host=host, port=port)
+    from werkzeug.serving import run_simple
+
+    # Not app.run(): Flask ignores that inside its own CLI.
+    run_simple(host, port, app, threaded=True)
 
 
 def _app_with_demo_settings(overrides: Mapping[str, Any]) -> Flask:

@@ -1,0 +1,1 @@
+"""Rotas (vagtplaner) and the scheduled jobs that run on them."""
