@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.cpr import CprVault
-from app.models import Caller, Department, Discharge, Shift
+from app.models import Caller, Department, Discharge
 from routing.calendar import COPENHAGEN, Calendar, DayHours
+from schedules.rota import RotaEntry, replace_rota
 
 
 @dataclass(frozen=True)
@@ -355,41 +356,28 @@ def _replace_rota(
     days = [today + timedelta(days=offset) for offset in range(-1, 4)]
     gap_day = today + timedelta(days=1)
     window = RotaWindow(days[0], days[-1], None, None)
-    session.execute(
-        delete(Shift).where(
-            Shift.department_id.in_([row.id for row in departments.values()]),
-            Shift.start_at >= window.start,
-            Shift.start_at < window.end,
-        )
-    )
-    count = 0
+    entries: list[RotaEntry] = []
     for place, demo in enumerate(DEPARTMENTS):
         department = departments[demo.code]
         hours = DayHours.parse(demo.day_hours) if demo.day_hours else calendar.day_hours
         for number, day in enumerate(days):
             morning = _at(day, hours.start)
             next_morning = _at(day + timedelta(days=1), hours.start)
-            shifts = []
             oncall_start = morning
             if calendar.is_working_day(day):
                 name, phone = demo.day_doctors[number % len(demo.day_doctors)]
                 oncall_start = _at(day, hours.end)
-                shifts.append(
-                    Shift(role="day", start_at=morning, end_at=oncall_start, name=name, phone=phone)
-                )
+                entries.append(RotaEntry(department, "day", morning, oncall_start, phone, name))
             if demo.code == GAP_DEPARTMENT and day == gap_day:
                 window = RotaWindow(days[0], days[-1], oncall_start, next_morning)
             else:
                 name, phone = demo.oncall_doctors[(number + place) % len(demo.oncall_doctors)]
-                shifts.append(
-                    Shift(role="oncall", start_at=oncall_start, end_at=next_morning, name=name, phone=phone)
-                )
+                entries.append(RotaEntry(department, "oncall", oncall_start, next_morning, phone, name))
             name, phone = demo.backup_doctor
-            shifts.append(Shift(role="backup", start_at=morning, end_at=next_morning, name=name, phone=phone))
-            for shift in shifts:
-                shift.department = department
-                session.add(shift)
-            count += len(shifts)
+            entries.append(RotaEntry(department, "backup", morning, next_morning, phone, name))
+    # The same replacement a rota file gets: shifts starting inside the covered period go.
+    replace_rota(session, entries)
+    count = len(entries)
     return window, count
 
 

@@ -10,13 +10,15 @@ follows a script (the tests).
 from __future__ import annotations
 
 import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask
-from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 HANGUP = "hangup"
@@ -61,19 +63,43 @@ class CallTrace:
         return " ".join(self.said)
 
 
+class HttpResponse:
+    def __init__(self, status_code: int, body: str) -> None:
+        self.status_code = status_code
+        self.body = body
+
+    def get_data(self, as_text: bool = True) -> str:
+        return self.body
+
+
+class HttpClient:
+    """Posts to a server over HTTP, with the test client's `post` signature."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def post(self, url: str, data: dict[str, str], headers: dict[str, str]) -> HttpResponse:
+        request = urllib.request.Request(url, data=urllib.parse.urlencode(data).encode(), headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return HttpResponse(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return HttpResponse(error.code, error.read().decode())
+
+
 class Provider:
     """Signs and posts webhooks as the provider does, to one or more app processes in turn."""
 
-    def __init__(self, clients: list[FlaskClient], auth_token: str) -> None:
+    def __init__(self, clients: list[Any], auth_token: str) -> None:
         self.clients = clients
         self.validator = RequestValidator(auth_token)
         self.sent = 0
 
     def post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
-        full = url if url.startswith("http") else BASE_URL + url
-        signature = self.validator.compute_signature(full, params)
         client = self.clients[self.sent % len(self.clients)]
         self.sent += 1
+        full = url if url.startswith("http") else getattr(client, "base_url", BASE_URL) + url
+        signature = self.validator.compute_signature(full, params)
         response = client.post(full, data=params, headers={"X-Twilio-Signature": signature})
         return response.status_code, response.get_data(as_text=True)
 
@@ -86,13 +112,16 @@ def play_call(
     call_sid: str | None = None,
     max_steps: int = 200,
     other_processes: Iterable[Flask] = (),
+    clients: list[Any] | None = None,
 ) -> CallTrace:
     """Play one whole call from `/voice/incoming` to the status callback.
 
     With `other_processes`, consecutive webhooks go to the apps in turn, as they
-    would to the worker processes behind a load balancer.
+    would to the worker processes behind a load balancer; `clients` replaces the
+    in-process test clients (e.g. with `HttpClient` for a server on loopback).
     """
-    clients = [app.test_client()] + [other.test_client() for other in other_processes]
+    if clients is None:
+        clients = [app.test_client()] + [other.test_client() for other in other_processes]
     provider = Provider(clients, app.config["TWILIO_AUTH_TOKEN"])
     sid = call_sid or "CA" + secrets.token_hex(16)
     trace = CallTrace(sid)
