@@ -255,6 +255,8 @@ class CallFlow:
         """After an error in a step: record it and forward the caller to the fallback number."""
         contact = self._load(call_sid) or self._new_contact(call_sid, from_number)
         contact.error = what[:200]
+        if contact.outcome is not None:  # the call was already over: nobody to forward
+            return Reply(contact.language)
         route = Route(contact.route) if contact.route else self._route_before_decision(contact)
         return self._forward_to_fallback(contact, route, "technical")
 
@@ -421,7 +423,7 @@ class CallFlow:
             contact.outcome = "unanswered"
             contact.follow_up = True
             contact.step = "ended"
-            key = "nobody" if contact.caller_number.startswith("+") else "nobody_no_number"
+            key = "nobody" if normalise_caller_id(contact.caller_number) else "nobody_no_number"
             return Reply(language, (prompts.say(language, key),))
         target = contact.targets[position]
         attempt = DialAttempt(
@@ -433,7 +435,8 @@ class CallFlow:
         )
         contact.attempts.append(attempt)
         self.session.flush()
-        caller_id = contact.caller_number if contact.caller_number.startswith("+") else None
+        # The callee sees the caller's own number, so they can call back.
+        caller_id = normalise_caller_id(contact.caller_number)
         return Reply(
             language,
             (prompts.say(language, message),),

@@ -264,3 +264,17 @@ def contact_department(session: Session):  # type: ignore[no-untyped-def]
     from app.records import find_department
 
     return find_department(session, "RH-KARD")
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    "caller_id", ["+266696687", "anonymous", ""], ids=["twilio-anonymous", "word", "empty"]
+)
+def test_a_withheld_number_is_asked_for_the_unit_code_and_not_promised_a_callback(
+    app: Flask, session: Session, caller_id: str
+) -> None:
+    trace = play_call(app, caller_id, ScriptedPhone(["4713#", "0101401234", "1"]))
+    assert "enhedskode" in trace.said[0]
+    assert "dit nummer er skjult" in trace.said[-1]
+    row = contact(session)
+    assert (row.caller_organisation, row.outcome) == ("Kildegården", "unanswered")
