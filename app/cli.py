@@ -155,6 +155,11 @@ def oncall(department: str, at: str | None) -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Load a demo region: departments, callers, a rota around today, discharges."""
+    click.echo(_seed_demo())
+
+
+def _seed_demo() -> str:
+    """Seed the demo region in the current app's database and return its summary."""
     from app.demo import seed_demo
 
     session = new_session()
@@ -163,7 +168,7 @@ def seed_demo_command() -> None:
         session.commit()
     finally:
         session.close()
-    click.echo(summary)
+    return summary
 
 
 @click.command("scheduler")
@@ -215,19 +220,12 @@ def call(from_number: str, at: str | None) -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """Run the service with a demo region on the default SQLite database."""
-    from app.demo import seed_demo
     from app.migrate import upgrade
 
     app = _app_with_demo_settings({})
     with app.app_context():
         upgrade(get_engine())
-        session = new_session()
-        try:
-            summary = seed_demo(session, app.extensions["linje72.vault"], app.config["CLOCK"]())
-            session.commit()
-        finally:
-            session.close()
-    click.echo(summary)
+        click.echo(_seed_demo())
     click.echo(
         f"\nThe demo line answers at http://{host}:{port}/voice/incoming\n"
         f"Webhook signatures are checked with TWILIO_AUTH_TOKEN={app.config['TWILIO_AUTH_TOKEN']}\n"

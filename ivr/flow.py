@@ -88,17 +88,8 @@ class CallFlow:
         contact = self._load(call_sid)
         if contact is not None:
             return self._resume(contact)
+        contact = self._new_contact(call_sid, from_number)
         number = normalise_caller_id(from_number)
-        contact = Contact(
-            call_sid=call_sid,
-            started_at=self.now,
-            updated_at=self.now,
-            caller_number=number or (from_number or "")[:40],
-            step="caller",
-            period=self.policy.calendar.period(self.now).value,
-            targets=[],
-        )
-        self.session.add(contact)
         caller = records.find_caller(self.session, phone=number) if number else None
         if caller is None:
             return self._ask_code(contact, "ask_code")
