@@ -232,7 +232,7 @@ def demo(host: str, port: int) -> None:
         "Call it from the terminal in another shell, as a known home nurse:\n"
         "    .venv/bin/linje72 call --from '+45 32 50 10 10'\n"
         "or as an unknown caller (you will be asked for a unit code, e.g. 4713):\n"
-        "    .venv/bin/linje72 call --from '+45 20 00 00 00'\n"
+        "    .venv/bin/linje72 call --from '+45 22 33 44 55'\n"
         "The demo patients' CPR numbers are listed above.\n"
     )
     from werkzeug.serving import run_simple

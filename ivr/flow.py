@@ -124,7 +124,7 @@ class CallFlow:
             return self._resume(contact)
         today = self.policy.calendar.local(self.now).date()
         try:
-            number, born = parse(digits, today)
+            number, born = parse(digits.strip().rstrip("#"), today)
         except CprError:
             contact.tries += 1
             if contact.tries >= MAX_TRIES:

@@ -127,13 +127,13 @@ def test_a_caller_registered_in_english_hears_english(app: Flask, session: Sessi
 
 @pytest.mark.usefixtures("region")
 def test_an_unknown_number_is_asked_for_the_unit_code_and_then_goes_on(app: Flask, session: Session) -> None:
-    trace = play_call(app, "+4520000000", ScriptedPhone(["99#", "4713#", "0101401234", "1"], {ANNA: "1"}))
+    trace = play_call(app, "+4522334455", ScriptedPhone(["99#", "4713#", "0101401234", "1"], {ANNA: "1"}))
     assert "enhedskode" in trace.said[0]
     assert "ikke genkendt" in trace.said[1]
     assert trace.connected_to == ANNA
     row = contact(session)
     assert row.caller_organisation == "Kildegården"
-    assert row.caller_number == "+4520000000"
+    assert row.caller_number == "+4522334455"
 
 
 @pytest.mark.usefixtures("region")
@@ -149,7 +149,7 @@ def test_an_unknown_number_is_asked_for_the_unit_code_and_then_goes_on(app: Flas
 def test_three_failed_tries_end_at_the_fallback_number(
     app: Flask, session: Session, keys: list[str | None], route: str, message: str
 ) -> None:
-    caller = "+4520000000" if route == "unidentified_caller" else NURSE
+    caller = "+4522334455" if route == "unidentified_caller" else NURSE
     trace = play_call(app, caller, ScriptedPhone(keys, {FALLBACK: "1"}))
     assert message in trace.text
     assert trace.rung == [FALLBACK]

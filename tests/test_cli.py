@@ -84,7 +84,7 @@ def test_contacts_export_gives_one_object_per_call_oldest_first(
         app, "+4532501010", ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"}), call_sid="CA-first"
     )
     clock.set("2026-11-23T22:00:00+01:00")
-    play_call(app, "+4520000000", ScriptedPhone(["1#", "2#", "3#"]), call_sid="CA-second")
+    play_call(app, "+4522334455", ScriptedPhone(["1#", "2#", "3#"]), call_sid="CA-second")
 
     exported = json.loads(runner.invoke(args=["contacts", "export"]).output)
     assert [c["call_sid"] for c in exported] == ["CA-first", "CA-second"]
