@@ -40,7 +40,7 @@ from app.phones import PhoneError, normalise
 from app.timeparse import TimeError, parse_time
 from routing.calendar import COPENHAGEN, DayHours
 from routing.decision import DESTINATIONS
-from schedules.rota import ROLES, RotaEntry, replace_rota
+from schedules.rota import LONGEST_SHIFT, ROLES, RotaEntry, replace_rota
 
 KINDS = ("departments", "callers", "rota", "discharges")
 CALLER_KINDS = ("home_nursing", "nursing_home", "temporary_stay", "residential", "gp", "acute_1813", "other")
@@ -259,6 +259,8 @@ def _import_rota(session: Session, text: str, problems: _Problems) -> str | None
         end = row.time("end", required=True)
         if start is not None and end is not None and end <= start:
             row.problem("end", "must be after start")
+        elif start is not None and end is not None and end - start > LONGEST_SHIFT:
+            row.problem("end", f"a shift may last at most {LONGEST_SHIFT.days} days")
         name = row.text("name", max_length=200) or ""
         phone = row.phone("phone", required=True)
         if row.ok and department and role and start and end and phone:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Caller, Department, Discharge, Shift
 from routing import DayHours, DepartmentInfo, DischargeInfo, ShiftInfo
+from schedules.rota import LONGEST_SHIFT
 
 
 def department_info(department: Department) -> DepartmentInfo:
@@ -51,7 +52,13 @@ def shifts_covering(session: Session, department_id: int, now: datetime) -> list
     """Return the department's rota shifts that cover `now`, in one indexed query."""
     rows = session.scalars(
         select(Shift)
-        .where(Shift.department_id == department_id, Shift.start_at <= now, Shift.end_at > now)
+        .where(
+            Shift.department_id == department_id,
+            # Bounded below so the index range stays a week wide however long the history.
+            Shift.start_at > now - LONGEST_SHIFT,
+            Shift.start_at <= now,
+            Shift.end_at > now,
+        )
         .order_by(Shift.start_at, Shift.id)
     )
     return [shift_info(row) for row in rows]

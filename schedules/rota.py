@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from app.models import Department, Shift
 
 ROLES = ("day", "oncall", "backup")
+# A weekend on call runs from Friday afternoon to Monday morning; a week is plenty.
+# The bound also lets "who covers now" read only the last week of a rota's history.
+LONGEST_SHIFT = timedelta(days=7)
 
 
 @dataclass(frozen=True)

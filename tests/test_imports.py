@@ -625,3 +625,17 @@ def test_a_stored_discharge_holds_no_plaintext_cpr_number(
             raw = bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
             for cpr in (b"0101401234", b"1503521236", b"2812449871", b"010140"):
                 assert cpr not in raw
+
+
+def test_a_shift_longer_than_a_week_is_refused(
+    runner: FlaskCliRunner, session: Session, departments: None, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "rota.csv",
+        ROTA_HEADER + "RH-KARD,oncall,2026-11-20 15:00,2026-11-28 08:00,Bo,+4540101002\n",
+    )
+    result = invoke(runner, "rota", path)
+    assert result.exit_code == 1
+    assert f"{path}:2: end: a shift may last at most 7 days" in result.output
+    assert count(session, Shift) == 0
