@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.config import ConfigError
-from app.db import get_engine, new_session
+from app.db import get_engine, new_session, will_write
 from app.timeparse import TimeError, local_iso, parse_time
 
 
@@ -81,7 +81,7 @@ def import_file(kind: str, path: Path) -> None:
     """Import a departments, callers, rota or discharges file (all or nothing)."""
     from app.imports import import_path
 
-    session = new_session()
+    session = will_write(new_session())
     try:
         result = import_path(
             session,
@@ -162,7 +162,7 @@ def _seed_demo() -> str:
     """Seed the demo region in the current app's database and return its summary."""
     from app.demo import seed_demo
 
-    session = new_session()
+    session = will_write(new_session())
     try:
         summary = seed_demo(session, current_app.extensions["linje72.vault"], current_app.config["CLOCK"]())
         session.commit()

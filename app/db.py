@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+WRITE_OPTION = "linje72_writes"
+
 
 class Base(DeclarativeBase):
     pass
@@ -41,11 +43,22 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # We begin transactions ourselves (below), not the sqlite3 module.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # A deferred transaction that reads, then writes after another call's
+            # write has committed fails at once (SQLITE_BUSY_SNAPSHOT) instead of
+            # waiting; a session that will write takes the lock up front, so
+            # parallel calls queue. Readers (an export) never block anyone.
+            immediate = connection.get_execution_options().get(WRITE_OPTION)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     # Parameters can hold encrypted CPR numbers and their lookup keys: keep them
@@ -72,6 +85,12 @@ def new_session() -> Session:
     """Open a session outside a request (CLI commands, jobs); the caller closes it."""
     factory: sessionmaker[Session] = current_app.extensions["linje72.sessions"]
     return factory()
+
+
+def will_write(session: Session) -> Session:
+    """Mark the session's transaction as one that writes (on SQLite: take the write lock first)."""
+    session.connection(execution_options={WRITE_OPTION: True})
+    return session
 
 
 def get_session() -> Session:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.db import get_session, new_session
+from app.db import get_session, new_session, will_write
 from app.logs import redact
 from ivr.flow import CallFlow, Reply
 from ivr.prompts import LANGUAGE_CODES, say
@@ -71,6 +71,7 @@ def status() -> Response:
     call_status = request.form.get("CallStatus", "")
     session = get_session()
     try:
+        will_write(session)
         _flow(session).status(_sid(), _from(), call_status)
         session.commit()
     except Exception:
@@ -91,6 +92,7 @@ def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -
     """Run one step in its own transaction; an error anywhere ends at the fallback number."""
     session = get_session()
     try:
+        will_write(session)
         reply = run(_flow(session))
         session.commit()
     except Exception:
@@ -108,6 +110,7 @@ def _fail_safe(step: str) -> str:
     """Record the failure and forward to the fallback; if even that fails, forward anyway."""
     session = new_session()
     try:
+        will_write(session)
         reply = _flow(session).fail_safe(_sid(), _from(), f"error in step {step}")
         session.commit()
         return render(reply, _url_for, current_app.config["POLICY"].voices)

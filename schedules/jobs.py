@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.cpr import CprVault
-from app.db import get_engine, new_session
+from app.db import get_engine, new_session, will_write
 from app.models import Contact
 from app.policy import Policy
 from app.timeparse import local_iso
@@ -63,7 +63,7 @@ def report_gaps(session: Session, policy: Policy, now: datetime, horizon: timede
 def run_job(app: Flask, name: str) -> None:
     """Run one job in its own session and transaction."""
     with app.app_context():
-        session = new_session()
+        session = will_write(new_session())
         now: datetime = app.config["CLOCK"]()
         policy: Policy = app.config["POLICY"]
         try:
