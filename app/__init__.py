@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +13,6 @@ from app import config as config_module
 from app import db, logs
 from app.cpr import CprVault
 from app.policy import policy_from
-
-Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,7 +49,3 @@ def check(settings: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} is not set: the service cannot start without it")
     if len(str(settings["LINJE72_SECRET_KEY"])) < MIN_SECRET_LENGTH:
         raise ConfigError(f"LINJE72_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
-
-
-def from_environment() -> dict[str, Any]:
-    return load(os.environ)

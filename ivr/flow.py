@@ -188,8 +188,7 @@ class CallFlow:
             if attempt.status is None:
                 attempt.status = "no-answer"
                 attempt.ended_at = self.now
-        if contact.route is None:
-            contact.route = self._route_before_decision(contact)
+        contact.route = self._route_so_far(contact)
         if contact.outcome is None:
             contact.outcome = "abandoned"
             contact.follow_up = bool(contact.attempts)
@@ -248,14 +247,10 @@ class CallFlow:
         contact.error = what[:200]
         if contact.outcome is not None:  # the call was already over: nobody to forward
             return Reply(contact.language)
-        route = Route(contact.route) if contact.route else self._route_before_decision(contact)
-        return self._forward_to_fallback(contact, route, "technical")
+        return self._forward_to_fallback(contact, self._route_so_far(contact), "technical")
 
     def _unknown_call(self, call_sid: str, from_number: str | None) -> Reply:
-        contact = self._load(call_sid) or self._new_contact(call_sid, from_number)
-        contact.error = "a webhook came for a call whose state was not found"
-        route = Route(contact.route) if contact.route else Route.UNIDENTIFIED_CALLER
-        return self._forward_to_fallback(contact, route, "technical")
+        return self.fail_safe(call_sid, from_number, "a webhook came for a call whose state was not found")
 
     # --- helpers -------------------------------------------------------------
 
@@ -333,7 +328,8 @@ class CallFlow:
         contact.targets = []
         contact.period = self.policy.calendar.period(self.now).value
 
-    def _route_before_decision(self, contact: Contact) -> Route:
+    def _route_so_far(self, contact: Contact) -> Route:
+        """Return the call's route, or the one its step implies when none was decided yet."""
         if contact.route:
             return Route(contact.route)
         return Route.UNIDENTIFIED_CALLER if contact.step == "caller" else Route.INVALID_PATIENT

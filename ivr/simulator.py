@@ -174,16 +174,10 @@ def _caller_turn(
 ) -> list[ET.Element]:
     """Play verbs until one hands control to a new document; return it ([] when the call ends)."""
     for verb in verbs:
-        if verb.tag == "Say":
-            text = (verb.text or "").strip()
+        for text in _spoken(verb):
             trace.said.append(text)
             phone.hear(text)
-        elif verb.tag == "Gather":
-            for inner in verb:
-                if inner.tag == "Say":
-                    text = (inner.text or "").strip()
-                    trace.said.append(text)
-                    phone.hear(text)
+        if verb.tag == "Gather":
             digits = phone.keys(verb.get("action", ""))
             if digits == HANGUP:
                 raise CallerHungUp
@@ -247,28 +241,21 @@ def _play_whisper(
         "Direction": "outbound-dial",
         "CallStatus": "in-progress",
     }
-    status, body = provider.post(url, child)
-    verbs = list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
+    verbs = _callee_post(provider, url, child)
     for _ in range(20):
         next_verbs = None
         for verb in verbs:
-            if verb.tag == "Say":
-                ring.whisper.append((verb.text or "").strip())
-                phone.callee_hears(number, (verb.text or "").strip())
-            elif verb.tag == "Gather":
-                for inner in verb:
-                    if inner.tag == "Say":
-                        ring.whisper.append((inner.text or "").strip())
-                        phone.callee_hears(number, (inner.text or "").strip())
+            for text in _spoken(verb):
+                ring.whisper.append(text)
+                phone.callee_hears(number, text)
+            if verb.tag == "Gather":
                 key = phone.callee_key(number)
                 ring.key = key
                 if key:
-                    status, body = provider.post(verb.get("action", ""), {**child, "Digits": key})
-                    next_verbs = list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
+                    next_verbs = _callee_post(provider, verb.get("action", ""), {**child, "Digits": key})
                     break
             elif verb.tag == "Redirect":
-                status, body = provider.post((verb.text or "").strip(), child)
-                next_verbs = list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
+                next_verbs = _callee_post(provider, (verb.text or "").strip(), child)
                 break
             elif verb.tag == "Hangup":
                 return False
@@ -276,6 +263,18 @@ def _play_whisper(
             return True  # the whisper's TwiML ended: the parties are connected
         verbs = next_verbs
     return False
+
+
+def _spoken(verb: ET.Element) -> list[str]:
+    """Return what a `<Say>`, or the `<Say>`s inside a `<Gather>`, speak."""
+    says = [verb] if verb.tag == "Say" else [inner for inner in verb if inner.tag == "Say"]
+    return [(say.text or "").strip() for say in says]
+
+
+def _callee_post(provider: Provider, url: str, params: dict[str, str]) -> list[ET.Element]:
+    """Post on the callee's leg; an error answer hangs that leg up, as the provider would."""
+    status, body = provider.post(url, params)
+    return list(ET.fromstring(body)) if status == 200 else [ET.Element("Hangup")]
 
 
 class ScriptedPhone:
