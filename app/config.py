@@ -1,15 +1,32 @@
-"""Configuration: defaults, then the environment; secrets without a safe default are required."""
+"""Configuration: defaults, then a settings file, then the environment; checked once at start.
+
+A deployment may keep its settings in one file of `NAME=value` lines (the
+instance folder's `linje72.env`, or the file `LINJE72_SETTINGS_FILE` names); the
+environment overrides it. The configurable parts of the routing policy are parsed
+here into a `Policy`, so that a bad value stops the start with its name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
+
+from dotenv import dotenv_values
+
+from app.values.phones import PhoneError, normalise
+from routing import Calendar, DayHours
+from routing.calendar import DEFAULT_CLOSED_DAYS, DEFAULT_DAY_HOURS, DEFAULT_GP_HOURS
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message names the variable."""
 
 
+SETTINGS_FILE = "linje72.env"
+SETTINGS_FILE_VARIABLE = "LINJE72_SETTINGS_FILE"
 REQUIRED = ("TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY", "LINJE72_FALLBACK_NUMBER")
 MIN_SECRET_LENGTH = 32
 
@@ -21,9 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_FALLBACK_NUMBER": None,
     "LINJE72_AFTER_HOURS_NUMBER": "1813",
     "LINJE72_RESPONSIBILITY_HOURS": "72",
-    "LINJE72_DAY_HOURS": "08:00-15:00",
-    "LINJE72_GP_HOURS": "08:00-16:00",
-    "LINJE72_CLOSED_DAYS": "12-24,12-31,06-05",
+    "LINJE72_DAY_HOURS": str(DEFAULT_DAY_HOURS),
+    "LINJE72_GP_HOURS": str(DEFAULT_GP_HOURS),
+    "LINJE72_CLOSED_DAYS": ",".join(f"{m:02d}-{d:02d}" for m, d in sorted(DEFAULT_CLOSED_DAYS, reverse=True)),
     "LINJE72_RING_SECONDS": "20",
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
@@ -31,13 +48,44 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def load(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Return the settings: defaults, then `environ`, then `overrides` (tests, the demo)."""
+def settings_file(environ: Mapping[str, str], instance_path: str | None) -> str | None:
+    """Return the settings file to read: the one named in the environment, else the instance folder's."""
+    named = environ.get(SETTINGS_FILE_VARIABLE)
+    if named:
+        if not os.path.isfile(named):
+            raise ConfigError(f"{SETTINGS_FILE_VARIABLE} names {named}, which is not a file")
+        return named
+    if instance_path:
+        path = os.path.join(instance_path, SETTINGS_FILE)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def read_settings_file(path: str) -> dict[str, str]:
+    """Return the known settings of a `NAME=value` file; an unknown name is an error (a typo)."""
+    values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+    unknown = sorted(set(values) - set(DEFAULTS) - {"LINJE72_SETTINGS_FILE"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]} (known: {', '.join(DEFAULTS)})")
+    return values
+
+
+def load(
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    instance_path: str | None = None,
+) -> dict[str, Any]:
+    """Return the settings: defaults, the settings file, `environ`, then `overrides` (tests, the demo)."""
     settings = dict(DEFAULTS)
-    for name in DEFAULTS:
-        value = environ.get(name)
-        if value not in (None, ""):
-            settings[name] = value
+    path = settings_file(environ, instance_path)
+    layers: list[Mapping[str, str]] = [read_settings_file(path)] if path else []
+    for layer in [*layers, environ]:
+        for name in DEFAULTS:
+            value = layer.get(name)
+            if value not in (None, ""):
+                settings[name] = value
     settings.update(overrides or {})
     return settings
 
@@ -49,3 +97,56 @@ def check(settings: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} is not set: the service cannot start without it")
     if len(str(settings["LINJE72_SECRET_KEY"])) < MIN_SECRET_LENGTH:
         raise ConfigError(f"LINJE72_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The configurable parts of the routing policy, parsed once at start."""
+
+    calendar: Calendar
+    window: timedelta
+    fallback_number: str
+    after_hours_number: str
+    ring_seconds: int
+    voices: dict[str, str]
+
+
+def policy_from(settings: Mapping[str, Any]) -> Policy:
+    """Parse the policy settings; raise ConfigError naming a bad one."""
+
+    def parsed(name: str, parse: Callable[[str], Any]) -> Any:
+        try:
+            return parse(str(settings[name]))
+        except (ValueError, PhoneError) as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+
+    calendar = Calendar(
+        day_hours=parsed("LINJE72_DAY_HOURS", DayHours.parse),
+        gp_hours=parsed("LINJE72_GP_HOURS", DayHours.parse),
+        closed_days=parsed("LINJE72_CLOSED_DAYS", _closed_days),
+    )
+    return Policy(
+        calendar=calendar,
+        window=timedelta(hours=parsed("LINJE72_RESPONSIBILITY_HOURS", _positive_hours)),
+        fallback_number=parsed("LINJE72_FALLBACK_NUMBER", normalise),
+        after_hours_number=parsed("LINJE72_AFTER_HOURS_NUMBER", normalise),
+        ring_seconds=parsed("LINJE72_RING_SECONDS", int),
+        voices={"da": settings["LINJE72_VOICE_DA"], "en": settings["LINJE72_VOICE_EN"]},
+    )
+
+
+def _positive_hours(text: str) -> float:
+    hours = float(text)
+    if hours <= 0:
+        raise ValueError("must be a positive number of hours")
+    return hours
+
+
+def _closed_days(text: str) -> frozenset[tuple[int, int]]:
+    """Parse `MM-DD,MM-DD,…` into (month, day) pairs."""
+    days = set()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        month, _, day = item.partition("-")
+        date(2024, int(month), int(day))  # a leap year, so 02-29 is allowed
+        days.add((int(month), int(day)))
+    return frozenset(days)

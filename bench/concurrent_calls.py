@@ -18,13 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from app.migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.db import get_engine, new_session
-from app.migrate import upgrade
-from app.models import Caller, Department, Discharge, Shift
-from app.timeparse import parse_time
+from app.data.db import get_engine, new_session
+from app.data.models import Caller, Department, Discharge, Shift
+from app.values.times import parse_time
 from ivr.simulator import HttpClient, ScriptedPhone, play_call
 
 PROVIDER_LIMIT_MS = 15_000

@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import records
-from app.cpr import CprError, CprVault, parse
-from app.models import Caller, Contact, DialAttempt
-from app.phones import normalise_caller_id, spoken
-from app.policy import Policy
+from app.config import Policy
+from app.data.models import Caller, Contact, DialAttempt
+from app.services import contacts
+from app.services.directory import identify_caller
+from app.services.patients import decide_for_patient
+from app.values.callers import unit_code
+from app.values.cpr import CprError, CprVault, parse
+from app.values.phones import normalise_caller_id, spoken
 from ivr import prompts
-from routing import Route, Target, decide
-from routing.decision import newest_discharge
+from routing import Route, Target, local_date
 
 MAX_TRIES = 3
 
@@ -83,14 +84,14 @@ class CallFlow:
 
     # --- the caller's side -------------------------------------------------
 
-    def incoming(self, call_sid: str, from_number: str | None) -> Reply:
+    def incoming(self, call_sid: str, from_number: str | None, *, test_call: bool = False) -> Reply:
         """Greet a known caller and ask for the patient; ask anyone else for a unit code."""
         contact = self._load(call_sid)
         if contact is not None:
             return self._resume(contact)
-        contact = self._new_contact(call_sid, from_number)
+        contact = self._new_contact(call_sid, from_number, test_call=test_call)
         number = normalise_caller_id(from_number)
-        caller = records.find_caller(self.session, phone=number) if number else None
+        caller = identify_caller(self.session, phone=number) if number else None
         if caller is None:
             return self._ask_code(contact, "ask_code")
         self._identify(contact, caller)
@@ -103,10 +104,8 @@ class CallFlow:
             return self._unknown_call(call_sid, from_number)
         if contact.step != "caller":
             return self._resume(contact)
-        code = digits.strip().rstrip("#")
-        caller = None
-        if code.isdigit() and 4 <= len(code) <= 8:
-            caller = records.find_caller(self.session, code=code)
+        code = unit_code(digits)
+        caller = identify_caller(self.session, code=code) if code else None
         if caller is not None:
             self._identify(contact, caller)
             return self._ask_patient(contact, "welcome_known", "ask_cpr")
@@ -122,7 +121,7 @@ class CallFlow:
             return self._unknown_call(call_sid, from_number)
         if contact.step != "patient":
             return self._resume(contact)
-        today = self.policy.calendar.local(self.now).date()
+        today = local_date(self.now)
         try:
             number, born = parse(digits.strip().rstrip("#"), today)
         except CprError:
@@ -178,20 +177,8 @@ class CallFlow:
         """Close the record when the call ends; a caller who left before anyone accepted abandoned."""
         if call_status not in FINAL_CALL_STATUSES:
             return
-        contact = self._load(call_sid)
-        if contact is None:
-            contact = self._new_contact(call_sid, from_number)
-        contact.ended_at = contact.ended_at or self.now
-        contact.updated_at = self.now
-        contact.step = "ended"
-        for attempt in contact.attempts:
-            if attempt.status is None:
-                attempt.status = "no-answer"
-                attempt.ended_at = self.now
-        contact.route = self._route_so_far(contact)
-        if contact.outcome is None:
-            contact.outcome = "abandoned"
-            contact.follow_up = bool(contact.attempts)
+        contact = self._load(call_sid) or self._new_contact(call_sid, from_number)
+        contacts.close_contact(contact, self.now)
 
     # --- the callee's side (the whisper) -------------------------------------
 
@@ -247,7 +234,7 @@ class CallFlow:
         contact.error = what[:200]
         if contact.outcome is not None:  # the call was already over: nobody to forward
             return Reply(contact.language)
-        return self._forward_to_fallback(contact, self._route_so_far(contact), "technical")
+        return self._forward_to_fallback(contact, contacts.route_so_far(contact), "technical")
 
     def _unknown_call(self, call_sid: str, from_number: str | None) -> Reply:
         return self.fail_safe(call_sid, from_number, "a webhook came for a call whose state was not found")
@@ -255,33 +242,16 @@ class CallFlow:
     # --- helpers -------------------------------------------------------------
 
     def _load(self, call_sid: str) -> Contact | None:
-        # Locked for the step: the status callback and a whisper of the same call
-        # may arrive at the same moment in different processes.
-        query = select(Contact).where(Contact.call_sid == call_sid).with_for_update()
-        return self.session.scalars(query).first()
+        return contacts.find_contact(self.session, call_sid)
 
     def _attempt(self, attempt_id: int) -> DialAttempt | None:
-        """Return the dial attempt, its call locked first so that what we read is current."""
-        contact_id = self.session.scalar(select(DialAttempt.contact_id).where(DialAttempt.id == attempt_id))
-        if contact_id is None:
-            return None
-        self.session.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
-        return self.session.get(DialAttempt, attempt_id, populate_existing=True)
+        return contacts.find_attempt(self.session, attempt_id)
 
-    def _new_contact(self, call_sid: str, from_number: str | None) -> Contact:
-        number = normalise_caller_id(from_number)
-        contact = Contact(
-            call_sid=call_sid,
-            started_at=self.now,
-            updated_at=self.now,
-            caller_number=number or (from_number or "")[:40],
-            step="caller",
-            period=self.policy.calendar.period(self.now).value,
-            targets=[],
+    def _new_contact(self, call_sid: str, from_number: str | None, *, test_call: bool = False) -> Contact:
+        period = self.policy.calendar.period(self.now)
+        return contacts.open_contact(
+            self.session, call_sid, from_number, self.now, period, test_call=test_call
         )
-        self.session.add(contact)
-        self.session.flush()
-        return contact
 
     def _identify(self, contact: Contact, caller: Caller) -> None:
         contact.caller = caller
@@ -292,28 +262,12 @@ class CallFlow:
         contact.tries = 0
 
     def _decide(self, contact: Contact, number: str) -> None:
-        rows = records.discharges_of(self.session, self.vault.lookup_key(number))
-        infos = [records.discharge_info(row) for row in rows]
-        newest = newest_discharge(infos, self.now)
-        newest_row = next((r for r in rows if newest and r.external_id == newest.id), None)
-        departments = {row.department.code: records.department_info(row.department) for row in rows}
-        shifts = (
-            records.shifts_covering(self.session, newest_row.department_id, self.now) if newest_row else []
-        )
-        decision = decide(
-            discharges=infos,
-            departments=departments,
-            shifts=shifts,
-            calendar=self.policy.calendar,
-            now=self.now,
-            window=self.policy.window,
-            fallback_number=self.policy.fallback_number,
-            after_hours_number=self.policy.after_hours_number,
-        )
+        found = decide_for_patient(self.session, self.policy, self.vault, number, self.now)
+        decision = found.decision
         contact.patient_ref = self.vault.pseudonym(number)
         contact.patient_cpr_encrypted = self.vault.encrypt(number)
-        contact.discharge = newest_row
-        contact.department = newest_row.department if newest_row else None
+        contact.discharge = found.discharge
+        contact.department = found.department
         contact.period = decision.period.value
         contact.route = decision.route.value
         contact.targets = _targets_json(decision.targets)
@@ -327,12 +281,6 @@ class CallFlow:
         contact.route = None
         contact.targets = []
         contact.period = self.policy.calendar.period(self.now).value
-
-    def _route_so_far(self, contact: Contact) -> Route:
-        """Return the call's route, or the one its step implies when none was decided yet."""
-        if contact.route:
-            return Route(contact.route)
-        return Route.UNIDENTIFIED_CALLER if contact.step == "caller" else Route.INVALID_PATIENT
 
     def _ask_code(self, contact: Contact, *keys: str) -> Reply:
         said = tuple(prompts.say(contact.language, key) for key in keys)
@@ -408,7 +356,7 @@ class CallFlow:
         contact.updated_at = self.now
         if position >= len(contact.targets):
             contact.outcome = "unanswered"
-            contact.follow_up = True
+            contacts.mark_for_follow_up(contact)
             contact.step = "ended"
             key = "nobody" if normalise_caller_id(contact.caller_number) else "nobody_no_number"
             return Reply(language, (prompts.say(language, key),))

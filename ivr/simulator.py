@@ -21,6 +21,8 @@ from typing import Any, Protocol
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
+from ivr.views import TEST_CALL_FIELD
+
 HANGUP = "hangup"
 BASE_URL = "http://localhost"
 LINE_NUMBER = "+4570207272"
@@ -113,12 +115,14 @@ def play_call(
     max_steps: int = 200,
     other_processes: Iterable[Flask] = (),
     clients: list[Any] | None = None,
+    test_call: bool = False,
 ) -> CallTrace:
     """Play one whole call from `/voice/incoming` to the status callback.
 
     With `other_processes`, consecutive webhooks go to the apps in turn, as they
     would to the worker processes behind a load balancer; `clients` replaces the
-    in-process test clients (e.g. with `HttpClient` for a server on loopback).
+    in-process test clients (e.g. with `HttpClient` for a server on loopback). With
+    `test_call`, the first webhook says so and the contact is marked as a test call.
     """
     if clients is None:
         clients = [app.test_client()] + [other.test_client() for other in other_processes]
@@ -142,7 +146,7 @@ def play_call(
         return list(ET.fromstring(body))
 
     try:
-        verbs = post("/voice/incoming")
+        verbs = post("/voice/incoming", {TEST_CALL_FIELD: "1"} if test_call else None)
         steps = 0
         while verbs and steps < max_steps:
             steps += 1

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.db import get_session, new_session, will_write
+from app.data.db import session_scope
 from app.logs import redact
 from ivr.flow import CallFlow, Reply
 from ivr.prompts import LANGUAGE_CODES, say
@@ -18,6 +18,7 @@ from ivr.security import is_signed
 from ivr.twiml import render
 
 bp = Blueprint("ivr", __name__, url_prefix="/voice")
+TEST_CALL_FIELD = "Linje72TestCall"
 log = logging.getLogger("linje72.ivr")
 
 
@@ -32,7 +33,10 @@ def check_signature() -> None:
 
 @bp.post("/incoming")
 def incoming() -> Response:
-    return _run("incoming", lambda flow: flow.incoming(_sid(), _from()))
+    # Only the terminal phone (`linje72 call`) sends this field, signed like every other:
+    # its calls are marked as test calls, never followed up or counted.
+    test_call = request.form.get(TEST_CALL_FIELD) == "1"
+    return _run("incoming", lambda flow: flow.incoming(_sid(), _from(), test_call=test_call))
 
 
 @bp.post("/caller")
@@ -69,13 +73,10 @@ def whisper_answer() -> Response:
 @bp.post("/status")
 def status() -> Response:
     call_status = request.form.get("CallStatus", "")
-    session = get_session()
     try:
-        will_write(session)
-        _flow(session).status(_sid(), _from(), call_status)
-        session.commit()
+        with session_scope(write=True) as session:
+            _flow(session).status(_sid(), _from(), call_status)
     except Exception:
-        session.rollback()
         log.error("status callback failed for %s:\n%s", _sid(), redact(traceback.format_exc()))
         return Response("", status=500)
     log.info("call %s ended: %s", _sid(), call_status)
@@ -90,13 +91,10 @@ def fallback() -> Response:
 
 def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -> Response:
     """Run one step in its own transaction; an error anywhere ends at the fallback number."""
-    session = get_session()
     try:
-        will_write(session)
-        reply = run(_flow(session))
-        session.commit()
+        with session_scope(write=True) as session:
+            reply = run(_flow(session))
     except Exception:
-        session.rollback()
         log.error("step %s failed for call %s:\n%s", step, _sid(), redact(traceback.format_exc()))
         if callee:
             # The callee's leg: hang it up so the caller's chain goes on to the next target.
@@ -108,18 +106,13 @@ def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -
 
 def _fail_safe(step: str) -> str:
     """Record the failure and forward to the fallback; if even that fails, forward anyway."""
-    session = new_session()
     try:
-        will_write(session)
-        reply = _flow(session).fail_safe(_sid(), _from(), f"error in step {step}")
-        session.commit()
+        with session_scope(write=True) as session:
+            reply = _flow(session).fail_safe(_sid(), _from(), f"error in step {step}")
         return render(reply, _url_for, current_app.config["POLICY"].voices)
     except Exception:
-        session.rollback()
         log.error("fail-safe failed for call %s:\n%s", _sid(), redact(traceback.format_exc()))
         return _emergency_twiml()
-    finally:
-        session.close()
 
 
 def _emergency_twiml() -> str:

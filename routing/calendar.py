@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -47,6 +47,20 @@ class DayHours:
         return self.start <= moment < self.end
 
 
+DEFAULT_DAY_HOURS = DayHours(time(8), time(15))
+DEFAULT_GP_HOURS = DayHours(time(8), time(16))
+# 24 December, 31 December and 5 June: working days in the doctors' agreements,
+# closed by local custom, so configuration.
+DEFAULT_CLOSED_DAYS = frozenset({(12, 24), (12, 31), (6, 5)})
+
+
+def local_date(moment: datetime) -> date:
+    """Return the calendar date in Copenhagen at `moment` ("today" for the people on the line)."""
+    if moment.tzinfo is None:
+        raise ValueError("a moment must carry its time zone")
+    return moment.astimezone(COPENHAGEN).date()
+
+
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("DK", years=year).keys())
@@ -61,11 +75,9 @@ class Calendar:
     run on-call all day: by default 24 December, 31 December and 5 June.
     """
 
-    day_hours: DayHours = DayHours(time(8), time(15))
-    gp_hours: DayHours = DayHours(time(8), time(16))
-    closed_days: frozenset[tuple[int, int]] = field(
-        default_factory=lambda: frozenset({(12, 24), (12, 31), (6, 5)})
-    )
+    day_hours: DayHours = DEFAULT_DAY_HOURS
+    gp_hours: DayHours = DEFAULT_GP_HOURS
+    closed_days: frozenset[tuple[int, int]] = DEFAULT_CLOSED_DAYS
     zone: ZoneInfo = COPENHAGEN
 
     def local(self, moment: datetime) -> datetime:

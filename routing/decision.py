@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from routing.calendar import Calendar, DayHours, Period
+from routing.rota import Role
 
 TARGET_DESTINATIONS = frozenset({"temporary_stay", "nursing_home", "home_nursing", "residential"})
 DESTINATIONS = TARGET_DESTINATIONS | {"other"}
@@ -56,7 +57,7 @@ class DischargeInfo:
 
 @dataclass(frozen=True)
 class ShiftInfo:
-    role: str  # day, oncall or backup
+    role: Role
     start: datetime
     end: datetime
     phone: str
@@ -152,13 +153,13 @@ def department_chain(
 ) -> list[Target]:
     """Return the department's chain at `now` for the period (policy step 4)."""
     covering = sorted((s for s in shifts if s.covers(now)), key=lambda s: _utc(s.start))
-    first_role = "day" if period is Period.DAY else "oncall"
-    chain = [Target(s.phone, first_role, s.name) for s in covering if s.role == first_role]
+    first_role = Role.DAY if period is Period.DAY else Role.ONCALL
+    chain = [Target(s.phone, first_role.value, s.name) for s in covering if s.role == first_role]
     if period is Period.DAY:
         chain.append(Target(department.day_phone, "department_day"))
     elif department.oncall_phone:
         chain.append(Target(department.oncall_phone, "department_oncall"))
-    chain += [Target(s.phone, "backup", s.name) for s in covering if s.role == "backup"]
+    chain += [Target(s.phone, Role.BACKUP.value, s.name) for s in covering if s.role == Role.BACKUP]
     chain.append(Target(department.switchboard_phone, "switchboard"))
     chain.append(Target(fallback_number, "fallback"))
     return chain

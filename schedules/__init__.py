@@ -1,1 +1,1 @@
-"""Rotas (vagtplaner) and the scheduled jobs that run on them."""
+"""The scheduled jobs and the one scheduler process that runs them (an entry point, like the webhooks)."""

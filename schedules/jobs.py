@@ -2,53 +2,48 @@
 
 APScheduler 3 must run in exactly one process (a job store cannot be shared
 between workers), so `linje72 scheduler` takes a lock first: a PostgreSQL
-advisory lock, or a file lock beside a SQLite database.
+advisory lock, or a file lock beside a SQLite database. Each job is a service
+call in its own session; no job drives the call flow.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.cpr import CprVault
-from app.db import get_engine, new_session, will_write
-from app.models import Contact
-from app.policy import Policy
-from app.timeparse import local_iso
-from ivr.flow import CallFlow
-from schedules.coverage import find_gaps
+from app.config import Policy
+from app.data.db import get_engine, session_scope
+from app.services.contacts import close_stale_calls
+from app.services.coverage import find_gaps
+from app.values.times import local_iso
 
 log = logging.getLogger("linje72.jobs")
-STALE_AFTER = timedelta(hours=2)
 ADVISORY_LOCK = 72_072
+GAP_HORIZON = timedelta(hours=48)
 
 
 class SchedulerRunning(RuntimeError):
     """Another scheduler process holds the lock."""
 
 
-def close_stale_calls(session: Session, policy: Policy, vault: CprVault, now: datetime) -> int:
-    """Close calls whose end never reached us (a lost status callback), as the callback would."""
-    stale = session.scalars(
-        select(Contact.call_sid).where(Contact.ended_at.is_(None), Contact.updated_at < now - STALE_AFTER)
-    ).all()
-    flow = CallFlow(session, policy, vault, now)
-    for call_sid in stale:
-        flow.status(call_sid, None, "completed")
-    return len(stale)
+def close_stale(session: Session, policy: Policy, now: datetime) -> int:
+    """Close calls whose end never reached us (a lost status callback)."""
+    count = close_stale_calls(session, now)
+    log.info("closed %d stale calls", count)
+    return count
 
 
-def report_gaps(session: Session, policy: Policy, now: datetime, horizon: timedelta) -> int:
-    """Warn about on-call time in the coming hours that no rota shift covers."""
+def report_gaps(session: Session, policy: Policy, now: datetime, horizon: timedelta = GAP_HORIZON) -> int:
+    """Warn about on-call time in the coming hours that no rota shift covers; return how many gaps."""
     gaps = find_gaps(session, policy.calendar, now, horizon)
     for gap in gaps:
         log.warning(
@@ -60,32 +55,33 @@ def report_gaps(session: Session, policy: Policy, now: datetime, horizon: timede
     return len(gaps)
 
 
+JOBS: dict[str, Callable[[Session, Policy, datetime], int]] = {
+    "close_stale_calls": close_stale,
+    "report_gaps": report_gaps,
+}
+
+
 def run_job(app: Flask, name: str) -> None:
-    """Run one job in its own session and transaction."""
+    """Run one job in its own session and transaction; a failure is logged, not raised."""
     with app.app_context():
-        session = will_write(new_session())
-        now: datetime = app.config["CLOCK"]()
-        policy: Policy = app.config["POLICY"]
         try:
-            if name == "close_stale_calls":
-                count = close_stale_calls(session, policy, app.extensions["linje72.vault"], now)
-                log.info("closed %d stale calls", count)
-            elif name == "report_gaps":
-                report_gaps(session, policy, now, timedelta(hours=48))
-            session.commit()
+            with session_scope(write=True) as session:
+                JOBS[name](session, app.config["POLICY"], app.config["CLOCK"]())
         except Exception:
-            session.rollback()
             log.exception("job %s failed", name)
-        finally:
-            session.close()
 
 
 @contextmanager
 def single_scheduler(app: Flask) -> Iterator[None]:
-    """Hold the deployment-wide scheduler lock; raise SchedulerRunning if it is taken."""
+    """Hold the deployment-wide scheduler lock; raise SchedulerRunning if it is taken.
+
+    On PostgreSQL the advisory lock is a session lock held on an autocommit
+    connection: no transaction stays open for the scheduler's life, so a server's
+    idle-in-transaction timeout cannot end the connection and the lock with it.
+    """
     engine = get_engine()
     if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK}):
                 raise SchedulerRunning("another linje72 scheduler is already running")
             try:

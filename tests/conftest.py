@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
 from flask import Flask
@@ -13,34 +12,26 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.db import Base, make_engine, new_session
-from app.migrate import upgrade
-from app.timeparse import parse_time
+from app.data.db import Base, make_engine, new_session
+from app.data.migrate import upgrade
+from tests.support import SETTING_NAMES, SETTING_PREFIXES, Clock, test_settings
 
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
-FALLBACK = "+4538640000"
+# Read before the tests clear the environment: the one setting the suite itself takes.
+TEST_DATABASE_URL = os.environ.get("LINJE72_TEST_DATABASE_URL")
 
 
-class Clock:
-    """A clock the tests set; the app reads it instead of the system clock."""
-
-    def __init__(self) -> None:
-        self.now = parse_time("2026-11-23T10:00:00+01:00")
-
-    def set(self, moment: str) -> datetime:
-        self.now = parse_time(moment)
-        return self.now
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test as on a fresh machine: no product setting from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith(SETTING_PREFIXES) or name in SETTING_NAMES:
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("LINJE72_TEST_DATABASE_URL")
-    if url:
-        return url
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "linje72-test.db")
 
 
@@ -62,20 +53,16 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(migrated: Engine, database_url: str, clock: Clock) -> Iterator[Flask]:
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture
+def app(migrated: Engine, database_url: str, clock: Clock, instance_path: str) -> Iterator[Flask]:
     with migrated.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "LINJE72_SECRET_KEY": SECRET_KEY,
-            "LINJE72_FALLBACK_NUMBER": FALLBACK,
-            "CLOCK": clock,
-        }
-    )
+    app = create_app(test_settings(database_url, clock, instance_path))
     yield app
     app.extensions["linje72.engine"].dispose()
 

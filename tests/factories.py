@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.models import Caller, Department, Discharge, Shift
-from app.timeparse import parse_time
+from app.data.models import Caller, Department, Discharge, Shift
+from app.values.times import parse_time
 
 CPR_ACTIVE = "0101401234"  # born 1 January 1940; fails modulus 11, still valid
 CPR_OTHER = "1503521236"

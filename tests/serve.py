@@ -12,8 +12,8 @@ import sys
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.timeparse import parse_time
-from tests.conftest import AUTH_TOKEN, FALLBACK, SECRET_KEY
+from app.values.times import parse_time
+from tests.support import AUTH_TOKEN, FALLBACK, SECRET_KEY
 
 
 def main() -> None:

@@ -7,10 +7,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contact
+from app.data.models import Contact
 from ivr.simulator import HANGUP, ScriptedPhone, play_call
 from tests import factories as f
-from tests.conftest import FALLBACK, Clock
+from tests.support import FALLBACK, Clock
 
 NURSE = "+4532501010"
 ANNA, ANNA_LATE, BO, CECILIE = "+4540101001", "+4540101011", "+4540101002", "+4540101003"
@@ -261,7 +261,7 @@ def test_a_night_shift_over_the_spring_dst_change_is_rung(app: Flask, session: S
 
 
 def contact_department(session: Session):  # type: ignore[no-untyped-def]
-    from app.records import find_department
+    from app.data.queries import find_department
 
     return find_department(session, "RH-KARD")
 

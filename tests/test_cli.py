@@ -17,7 +17,7 @@ from app.cli import cli
 from app.config import ConfigError
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
-from tests.conftest import AUTH_TOKEN, FALLBACK, SECRET_KEY, Clock
+from tests.support import AUTH_TOKEN, FALLBACK, SECRET_KEY, Clock
 
 
 @pytest.fixture

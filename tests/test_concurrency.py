@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contact
+from app.data.models import Contact
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
 

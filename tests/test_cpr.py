@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from app.cpr import CprError, CprVault, parse
+from app.values.cpr import CprError, CprVault, parse
 
 TODAY = date(2026, 11, 23)
 SECRET = "test-secret-key-that-is-long-enough-0123456789"

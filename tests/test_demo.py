@@ -11,16 +11,17 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app import records
-from app.cpr import CprVault, parse
-from app.demo import DEPARTMENTS, GAP_DEPARTMENT, PATIENTS, DemoPatient, seed_demo
-from app.models import Caller, Department, Discharge, Shift
-from app.phones import normalise
-from app.policy import Policy
-from app.services import department_chain_at
-from routing import Decision, Period, Route, decide, find_responsibility
+from app.config import Policy
+from app.data import queries as records
+from app.data.models import Caller, Department, Discharge, Shift
+from app.demo import seed_demo
+from app.demo.data import DEPARTMENTS, GAP_DEPARTMENT, PATIENTS, DemoPatient
+from app.services.directory import department_chain_at
+from app.services.patients import decide_for_patient
+from app.values.cpr import CprVault, parse
+from app.values.phones import normalise
+from routing import Decision, Period, Route, find_responsibility
 from routing.calendar import COPENHAGEN
-from routing.decision import newest_discharge
 
 
 class SettableClock(Protocol):
@@ -34,7 +35,7 @@ class SettableClock(Protocol):
 
 
 def _seed(app: Flask, session: Session) -> str:
-    summary = seed_demo(session, _vault(app), app.config["CLOCK"]())
+    summary = seed_demo(session, _vault(app), app.config["POLICY"], app.config["CLOCK"]())
     session.commit()
     return summary
 
@@ -65,22 +66,8 @@ def _patient(cpr: str) -> DemoPatient:
 
 
 def _decide(app: Flask, session: Session, cpr: str, now: datetime) -> Decision:
-    """Decide a call about the patient the way the call flow does."""
-    policy = _policy(app)
-    rows = records.discharges_of(session, _vault(app).lookup_key(cpr))
-    infos = [records.discharge_info(row) for row in rows]
-    newest = newest_discharge(infos, now)
-    newest_row = next(row for row in rows if newest and row.external_id == newest.id)
-    return decide(
-        discharges=infos,
-        departments={row.department.code: records.department_info(row.department) for row in rows},
-        shifts=records.shifts_covering(session, newest_row.department_id, now),
-        calendar=policy.calendar,
-        now=now,
-        window=policy.window,
-        fallback_number=policy.fallback_number,
-        after_hours_number=policy.after_hours_number,
-    )
+    """Decide a call about the patient with the service the call flow uses."""
+    return decide_for_patient(session, _policy(app), _vault(app), cpr, now).decision
 
 
 def test_demo_region_has_several_hospitals_municipalities_and_kinds_of_caller(
@@ -140,7 +127,7 @@ def test_seed_demo_keeps_the_callers_registry_unique_when_one_is_already_there(
 
 
 def test_seed_demo_flushes_and_leaves_the_commit_to_the_caller(app: Flask, session: Session) -> None:
-    seed_demo(session, _vault(app), app.config["CLOCK"]())
+    seed_demo(session, _vault(app), app.config["POLICY"], app.config["CLOCK"]())
     assert session.scalar(select(func.count()).select_from(Discharge)) == 10
     session.rollback()
     assert _counts(session) == {"departments": 0, "callers": 0, "shifts": 0, "discharges": 0}
@@ -148,7 +135,7 @@ def test_seed_demo_flushes_and_leaves_the_commit_to_the_caller(app: Flask, sessi
 
 def test_seed_demo_refuses_a_naive_now(app: Flask, session: Session) -> None:
     with pytest.raises(ValueError):
-        seed_demo(session, _vault(app), datetime(2026, 11, 23, 10))
+        seed_demo(session, _vault(app), app.config["POLICY"], datetime(2026, 11, 23, 10))
 
 
 def test_the_rota_has_a_day_doctor_by_day_and_an_oncall_doctor_by_night(

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from ivr.simulator import ScriptedPhone, play_call
-from tests.conftest import FALLBACK, Clock
+from tests.support import FALLBACK, Clock
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
 if not EXAMPLES.is_dir():  # a checkout that is not beside ../shared

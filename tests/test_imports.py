@@ -12,11 +12,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.cli import cli
-from app.imports import ImportResult, import_path
-from app.models import Caller, Department, Discharge, Shift
-from app.timeparse import parse_time
+from app.data.models import Caller, Department, Discharge, Shift
+from app.services.imports import ImportResult, import_path
+from app.values.times import parse_time
 from tests import factories
-from tests.conftest import Clock
+from tests.support import Clock
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
 
@@ -261,7 +261,7 @@ def test_discharges_are_updated_by_id_not_duplicated(
             + "RH-KARD,Twice,Rigshospitalet,31102001,,31100000,\n",
             [
                 "3: hospital: required, but missing",
-                "3: day_phone: not a valid phone number: '12'",
+                "3: day_phone: not a phone number that can be dialled (wrong length): '12'",
                 "4: day_hours: expected hours as HH:MM-HH:MM, got '8-16'",
                 "5: code: 'RH-KARD' is already given on row 2",
             ],
@@ -319,7 +319,7 @@ def test_discharges_are_updated_by_id_not_duplicated(
                 "2: destination: must be one of home_nursing, nursing_home, other, residential, "
                 "temporary_stay, not 'hospice'",
                 "3: responsibility_until: must not be before discharged_at",
-                "3: gp_phone: not a valid phone number: '123'",
+                "3: gp_phone: not a phone number that can be dialled (wrong length): '123'",
                 "4: id: 'SP-1' is already given on row 1",
                 "4: cpr: required, but missing",
                 "4: discharged_at: required, but missing",

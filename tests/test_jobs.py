@@ -9,12 +9,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contact
-from app.timeparse import local_iso, parse_time
+from app.data.models import Contact
+from app.services.contacts import close_stale_calls
+from app.values.times import local_iso, parse_time
 from ivr.simulator import Provider
-from schedules.jobs import SchedulerRunning, close_stale_calls, report_gaps, run_job, single_scheduler
+from schedules.jobs import SchedulerRunning, report_gaps, run_job, single_scheduler
 from tests import factories as f
-from tests.conftest import AUTH_TOKEN, Clock
+from tests.support import AUTH_TOKEN, Clock
 
 
 def test_a_call_whose_end_never_arrived_is_closed_as_abandoned_after_two_hours(
@@ -25,11 +26,10 @@ def test_a_call_whose_end_never_arrived_is_closed_as_abandoned_after_two_hours(
     provider = Provider([app.test_client()], AUTH_TOKEN)
     form = {"CallSid": "CA-lost", "From": "+4532501010", "To": "+4570207272"}
     assert provider.post("/voice/incoming", form)[0] == 200
-    policy, vault = app.config["POLICY"], app.extensions["linje72.vault"]
 
-    assert close_stale_calls(session, policy, vault, clock.now + timedelta(minutes=30)) == 0
+    assert close_stale_calls(session, clock.now + timedelta(minutes=30)) == 0
     later = clock.now + timedelta(hours=3)
-    assert close_stale_calls(session, policy, vault, later) == 1
+    assert close_stale_calls(session, later) == 1
     session.commit()
     row = session.scalars(select(Contact)).one()
     assert (row.outcome, row.route, row.ended_at) == ("abandoned", "invalid_patient", later)

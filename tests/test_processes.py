@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contact
+from app.data.models import Contact
 from ivr.simulator import HttpClient, ScriptedPhone, play_call
 from tests import factories as f
-from tests.conftest import Clock
+from tests.support import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 

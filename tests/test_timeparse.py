@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.timeparse import TimeError, local_iso, parse_time
+from app.values.times import TimeError, local_iso, parse_time
 
 
 @pytest.mark.parametrize(

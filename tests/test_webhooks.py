@@ -11,11 +11,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from app.models import Contact
+from app.data.models import Contact
 from ivr.flow import CallFlow
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
-from tests.conftest import AUTH_TOKEN, FALLBACK
+from tests.support import AUTH_TOKEN, FALLBACK
 
 NURSE = "+4532501010"
 FORM = {"CallSid": "CA" + "1" * 32, "From": NURSE, "To": "+4570207272", "CallStatus": "ringing"}
@@ -187,7 +187,7 @@ def test_each_webhook_makes_the_same_few_queries_however_much_is_stored(app: Fla
 
     small = queries_per_webhook()
     department = f.department(session, code="OTHER", day_phone="+4531109999")
-    from app.records import find_department
+    from app.data.queries import find_department
 
     kard = find_department(session, "RH-KARD")
     assert kard is not None

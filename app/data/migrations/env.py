@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from app import models  # noqa: F401  (registers the tables on Base.metadata)
-from app.db import Base
+from app.data import models  # noqa: F401  (registers the tables on Base.metadata)
+from app.data.db import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -11,8 +11,8 @@ from typing import Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Contact
-from app.timeparse import local_iso
+from app.data.models import Contact
+from app.values.times import local_iso
 
 CSV_COLUMNS = (
     "call_sid",
@@ -29,6 +29,7 @@ CSV_COLUMNS = (
     "connected_to",
     "outcome",
     "follow_up",
+    "test_call",
 )
 
 
@@ -49,6 +50,7 @@ def contact_record(contact: Contact) -> dict[str, Any]:
         "connected_to": contact.connected_to,
         "outcome": contact.outcome,
         "follow_up": contact.follow_up,
+        "test_call": contact.test_call,
     }
 
 
@@ -74,6 +76,7 @@ def write_contacts(session: Session, out: TextIO, fmt: str, since: datetime | No
         for record in contact_records(session, since):
             record["dialled"] = " ".join(f"{d['number']}:{d['status']}" for d in record["dialled"])
             record["follow_up"] = "yes" if record["follow_up"] else "no"
+            record["test_call"] = "yes" if record["test_call"] else "no"
             writer.writerow({k: "" if v is None else v for k, v in record.items()})
             count += 1
         return count

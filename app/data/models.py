@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime
+from app.data.db import Base, UTCDateTime
+from routing.rota import shift_problem
 
 
 class Department(Base):
@@ -88,6 +89,20 @@ class Shift(Base):
         return f"Shift({self.role!r}, {self.start_at:%Y-%m-%d %H:%M}Z)"
 
 
+class ShiftError(ValueError):
+    """A shift whose times break the rota's rules; the message says which."""
+
+
+@event.listens_for(Shift, "before_insert")
+@event.listens_for(Shift, "before_update")
+def _check_shift(_mapper: Any, _connection: Any, shift: Shift) -> None:
+    # "Who covers now" reads only the last LONGEST_SHIFT of a rota: a longer shift,
+    # however it is written, would be missed by it.
+    problem = shift_problem(shift.start_at, shift.end_at)
+    if problem:
+        raise ShiftError(f"shift {shift.start_at:%Y-%m-%d %H:%M}Z: end {problem}")
+
+
 class Contact(Base):
     """One call on the line, from the first webhook to the end: its state and its record."""
 
@@ -117,6 +132,9 @@ class Contact(Base):
     outcome: Mapped[str | None] = mapped_column(String(12))
     connected_to: Mapped[str | None] = mapped_column(String(20))
     follow_up: Mapped[bool] = mapped_column(default=False)
+    # Placed with `linje72 call` (the terminal phone): not a real contact, left out
+    # of follow-up and of statistics.
+    test_call: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(String(200))
 
     caller: Mapped[Caller | None] = relationship()

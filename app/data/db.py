@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -70,10 +72,6 @@ def init_app(app: Flask, url: str) -> None:
     engine = make_engine(url)
     app.extensions["linje72.engine"] = engine
     app.extensions["linje72.sessions"] = sessionmaker(engine, expire_on_commit=False)
-    # Per request as well as per app context: a test (or a CLI command) that holds
-    # an app context open must not share one session across requests.
-    app.teardown_request(_close_session)
-    app.teardown_appcontext(_close_session)
 
 
 def get_engine() -> Engine:
@@ -93,15 +91,23 @@ def will_write(session: Session) -> Session:
     return session
 
 
-def get_session() -> Session:
-    """Return this request's session, opening it on first use."""
-    if "db_session" not in g:
-        g.db_session = new_session()
-    session: Session = g.db_session
-    return session
+@contextmanager
+def session_scope(*, write: bool = False) -> Iterator[Session]:
+    """Open one session for a request, command or job; commit when the block ends, roll back on error.
 
-
-def _close_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
+    With `write`, the transaction is marked as one that writes before anything is
+    read, so that on SQLite parallel calls queue for the lock instead of failing.
+    A read-only scope never commits. The session is always closed.
+    """
+    session = new_session()
+    try:
+        if write:
+            will_write(session)
+        yield session
+        if write:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
         session.close()

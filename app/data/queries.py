@@ -1,4 +1,4 @@
-"""Read what the routing decision needs from the database, as plain values."""
+"""Queries: read records, and what the routing decision needs from them as plain values."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Caller, Department, Discharge, Shift
-from routing import DayHours, DepartmentInfo, DischargeInfo, ShiftInfo
-from schedules.rota import LONGEST_SHIFT
+from app.data.models import Caller, Contact, Department, Discharge, Shift
+from routing import LONGEST_SHIFT, DayHours, DepartmentInfo, DischargeInfo, Role, ShiftInfo
 
 
 def department_info(department: Department) -> DepartmentInfo:
@@ -39,7 +38,7 @@ def discharge_info(discharge: Discharge) -> DischargeInfo:
 
 def shift_info(shift: Shift) -> ShiftInfo:
     return ShiftInfo(
-        role=shift.role, start=shift.start_at, end=shift.end_at, phone=shift.phone, name=shift.name
+        role=Role(shift.role), start=shift.start_at, end=shift.end_at, phone=shift.phone, name=shift.name
     )
 
 
@@ -74,3 +73,14 @@ def find_caller(session: Session, *, phone: str | None = None, code: str | None 
 
 def find_department(session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).first()
+
+
+def all_departments(session: Session) -> dict[str, Department]:
+    """Return every department by its code."""
+    return {department.code: department for department in session.scalars(select(Department))}
+
+
+def contact_by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Contact | None:
+    """Return the call's contact; with `lock`, held until the transaction ends."""
+    query = select(Contact).where(Contact.call_sid == call_sid)
+    return session.scalars(query.with_for_update() if lock else query).first()

@@ -1,0 +1,61 @@
+"""Commands for the stored data: the schema, file imports, the contact export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.cli.times import option_time
+from app.data.db import get_engine, session_scope
+from app.data.migrate import upgrade
+from app.services.export import write_contacts
+from app.services.imports import IMPORT_KINDS, import_path
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    upgrade(get_engine())
+    click.echo("The database schema is up to date.")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(IMPORT_KINDS))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def import_file(kind: str, path: Path) -> None:
+    """Import a departments, callers, rota or discharges file (all or nothing)."""
+    vault = current_app.extensions["linje72.vault"]
+    now = current_app.config["CLOCK"]()
+    with session_scope(write=True) as session:
+        result = import_path(session, kind, path, vault=vault, now=now)
+        for warning in result.warnings:
+            click.echo(warning, err=True)
+        if result.errors:
+            # Leaving the scope by the exit below rolls the session back.
+            for error in result.errors:
+                click.echo(error, err=True)
+            click.echo(f"{path}: refused; nothing was changed.", err=True)
+            sys.exit(1)
+    click.echo(f"{path}: {result.summary}")
+
+
+@click.group("contacts")
+def contacts() -> None:
+    """The contact log: one record per call."""
+
+
+@contacts.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--since", help="Only contacts started at or after this ISO 8601 time.")
+@with_appcontext
+def export_contacts(fmt: str, since: str | None) -> None:
+    """Write every contact, oldest first, to standard output."""
+    start = option_time(since, "--since")
+    with session_scope() as session:
+        write_contacts(session, sys.stdout, fmt, since=start)

@@ -1,0 +1,182 @@
+"""Seed the demo region around `now`, through the services every other surface uses.
+
+`seed_demo` loads the departments, the registered callers, a rota from yesterday to
+three days ahead (built on the configured calendar) and the discharges of fictional
+patients, and returns a summary for the person trying the product. Running it again
+updates the same records instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.config import Policy
+from app.demo.data import CALLERS, DEPARTMENTS, EXTENDED_UNTIL, GAP_DEPARTMENT, PATIENTS
+from app.intake.callers import CallerRecord
+from app.intake.departments import DepartmentRecord
+from app.intake.discharges import DischargeRecord
+from app.intake.rota import ShiftRecord
+from app.services.directory import upsert_callers, upsert_departments
+from app.services.discharges import store_discharges
+from app.services.rota import replace_rota
+from app.values.cpr import CprVault
+from routing import Calendar, DayHours, Role, local_date
+from routing.calendar import COPENHAGEN
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class RotaWindow:
+    """The local days the demo rota covers, and the gap it leaves."""
+
+    first_day: date
+    last_day: date
+    gap_start: datetime | None
+    gap_end: datetime | None
+
+
+def seed_demo(session: Session, vault: CprVault, policy: Policy, now: datetime) -> str:
+    """Load (or refresh) the demo region around `now`; flush, don't commit; return a summary."""
+    if now.tzinfo is None:
+        raise ValueError("now must carry its time zone")
+    upsert_departments(session, department_records())
+    try:
+        callers = upsert_callers(session, caller_records())
+    except ValueError as exc:
+        raise ValueError(f"the demo's callers clash with the registered ones: {exc}") from None
+    shifts, window = rota_records(policy.calendar, now)
+    replace_rota(session, shifts)
+    discharges = store_discharges(session, vault, discharge_records(now))
+    return _summary(policy.calendar, now, window, len(shifts), discharges.count, callers.count)
+
+
+def department_records() -> list[DepartmentRecord]:
+    return [
+        DepartmentRecord(
+            code=demo.code,
+            name=demo.name,
+            hospital=demo.hospital,
+            day_phone=demo.day_phone,
+            oncall_phone=demo.oncall_phone,
+            switchboard_phone=demo.switchboard_phone,
+            day_hours=demo.day_hours,
+            row=place,
+        )
+        for place, demo in enumerate(DEPARTMENTS, start=1)
+    ]
+
+
+def caller_records() -> list[CallerRecord]:
+    return [
+        CallerRecord(demo.organisation, demo.kind, demo.phone, demo.code, demo.language, row=place)
+        for place, demo in enumerate(CALLERS, start=1)
+    ]
+
+
+def rota_records(calendar: Calendar, now: datetime) -> tuple[list[ShiftRecord], RotaWindow]:
+    """Return the demo rota from yesterday to three days ahead, on the configured calendar.
+
+    Working days have a day shift in the department's day hours and an on-call shift
+    from their end to the next morning; other days are on call from morning to
+    morning. A backup covers each day. One night is left uncovered on purpose.
+    """
+    today = local_date(now)
+    days = [today + timedelta(days=offset) for offset in range(-1, 4)]
+    gap_day = today + timedelta(days=1)
+    window = RotaWindow(days[0], days[-1], None, None)
+    records: list[ShiftRecord] = []
+    for place, demo in enumerate(DEPARTMENTS):
+        hours = DayHours.parse(demo.day_hours) if demo.day_hours else calendar.day_hours
+        for number, day in enumerate(days):
+            morning = _at(day, hours.start)
+            next_morning = _at(day + timedelta(days=1), hours.start)
+            oncall_start = morning
+            if calendar.is_working_day(day):
+                name, phone = demo.day_doctors[number % len(demo.day_doctors)]
+                oncall_start = _at(day, hours.end)
+                records.append(ShiftRecord(demo.code, Role.DAY, morning, oncall_start, phone, name))
+            if demo.code == GAP_DEPARTMENT and day == gap_day:
+                window = RotaWindow(days[0], days[-1], oncall_start, next_morning)
+            else:
+                name, phone = demo.oncall_doctors[(number + place) % len(demo.oncall_doctors)]
+                records.append(ShiftRecord(demo.code, Role.ONCALL, oncall_start, next_morning, phone, name))
+            name, phone = demo.backup_doctor
+            records.append(ShiftRecord(demo.code, Role.BACKUP, morning, next_morning, phone, name))
+    return records, window
+
+
+def discharge_records(now: datetime) -> list[DischargeRecord]:
+    base = now.astimezone(UTC).replace(second=0, microsecond=0)
+    tomorrow = local_date(now) + timedelta(days=1)
+    records = []
+    for patient in PATIENTS:
+        for demo in patient.discharges:
+            discharged_at = base - timedelta(hours=demo.hours_ago)
+            records.append(
+                DischargeRecord(
+                    external_id=demo.external_id,
+                    cpr=patient.cpr,
+                    department=demo.department,
+                    discharged_at=discharged_at,
+                    destination=demo.destination,
+                    admitted_at=(
+                        None if demo.stay_hours is None else discharged_at - timedelta(hours=demo.stay_hours)
+                    ),
+                    municipality=demo.municipality,
+                    gp_phone=demo.gp_phone,
+                    responsibility_until=_at(tomorrow, EXTENDED_UNTIL) if demo.extended else None,
+                )
+            )
+    return records
+
+
+def _at(day: date, moment: time) -> datetime:
+    """Return the local wall-clock time `moment` on `day` in Copenhagen, as UTC."""
+    return datetime.combine(day, moment, tzinfo=COPENHAGEN).astimezone(UTC)
+
+
+def _day(day: date) -> str:
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+def _local(moment: datetime) -> str:
+    local = moment.astimezone(COPENHAGEN)
+    return f"{_day(local.date())} {local:%H:%M}"
+
+
+def _summary(
+    calendar: Calendar, now: datetime, window: RotaWindow, shifts: int, discharges: int, callers: int
+) -> str:
+    hospitals = {d.hospital for d in DEPARTMENTS}
+    municipalities = {d.municipality for p in PATIENTS for d in p.discharges}
+    lines = [
+        f"Linje 72 demo region (Region Hovedstaden), loaded at {_local(now)}.",
+        f"  {len(DEPARTMENTS)} departments at {len(hospitals)} hospitals, {callers} callers,",
+        f"  {shifts} rota shifts from {_day(window.first_day)} to {_day(window.last_day)},",
+        f"  {discharges} discharges of {len(PATIENTS)} patients from {len(municipalities)} municipalities.",
+    ]
+    if window.gap_start and window.gap_end:
+        lines += [
+            f"Rota gap, on purpose: {GAP_DEPARTMENT} has no on-call doctor",
+            f"  from {_local(window.gap_start)} to {_local(window.gap_end)}.",
+        ]
+    lines += ["", "Departments (code, day hours, hospital):"]
+    for demo in DEPARTMENTS:
+        hours = demo.day_hours or str(calendar.day_hours)
+        extra = "" if demo.oncall_phone else ", no on-call phone"
+        lines.append(f"  {demo.code:<10} {hours}  {demo.hospital}{extra}")
+    lines += ["", "Patients to try (fictional CPR numbers; key all 10 digits):"]
+    for patient in PATIENTS:
+        lines.append(f"  {patient.cpr}  {patient.expect}")
+    lines += ["", "Call from a number below, or from an unknown one and key the unit code:"]
+    for caller in CALLERS:
+        phone = caller.phone or "(no phone)"
+        code = caller.code or "-"
+        english = " (English)" if caller.language == "en" else ""
+        lines.append(f"  {phone:<12} {code:<5} {caller.organisation}{english}")
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""Build the Flask application: settings, database, CPR vault, logging and every surface."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from app import config, logs
+from app.data import db
+from app.values.cpr import CprVault
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app from defaults, the settings file, the environment and `test_config`."""
+    test_config = dict(test_config or {})
+    instance_path = test_config.pop("INSTANCE_PATH", None)
+    app = Flask("app", instance_path=instance_path, instance_relative_config=True)
+    settings = config.load(os.environ, test_config, instance_path=app.instance_path)
+    config.check(settings)
+    app.config.update(settings)
+    app.config["POLICY"] = config.policy_from(settings)
+    app.config.setdefault("CLOCK", system_clock)
+    os.makedirs(app.instance_path, exist_ok=True)
+    url = settings["DATABASE_URL"] or "sqlite:///" + os.path.join(app.instance_path, "linje72.db")
+    app.config["DATABASE_URL"] = url
+    db.init_app(app, url)
+    app.extensions["linje72.vault"] = CprVault(settings["LINJE72_SECRET_KEY"])
+    logs.configure(settings["LINJE72_LOG_LEVEL"])
+
+    from ivr import bp as ivr_bp
+
+    app.register_blueprint(ivr_bp)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,86 @@
+"""Read a departments file (`code,name,hospital,day_phone,oncall_phone,switchboard_phone[,day_hours]`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.intake.table import Problems, Row, Seen, read_csv
+from routing import DayHours
+
+COLUMNS = ("code", "name", "hospital", "day_phone", "oncall_phone", "switchboard_phone")
+OPTIONAL = ("day_hours",)
+
+
+@dataclass(frozen=True)
+class DepartmentRecord:
+    """One department as a file (or the demo) gives it; `day_hours` only counts when given."""
+
+    code: str
+    name: str
+    hospital: str
+    day_phone: str
+    switchboard_phone: str
+    oncall_phone: str | None = None
+    day_hours: str | None = None
+    has_day_hours: bool = True
+    row: int = 0
+
+    def values(self) -> dict[str, Any]:
+        """Return the stored columns this record sets."""
+        values: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "hospital": self.hospital,
+            "day_phone": self.day_phone,
+            "oncall_phone": self.oncall_phone,
+            "switchboard_phone": self.switchboard_phone,
+        }
+        if self.has_day_hours:
+            values["day_hours"] = self.day_hours
+        return values
+
+
+def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
+    """Return the file's departments; problems go to `problems`."""
+    table = read_csv(text, problems, COLUMNS, optional=OPTIONAL)
+    if table is None:
+        return []
+    columns, rows = table
+    seen = Seen()
+    records = []
+    for row in rows:
+        code = row.text("code", required=True, max_length=32)
+        seen.check(row, "code", code)
+        name = row.name("name", required=True)
+        hospital = row.name("hospital", required=True)
+        day_phone = row.phone("day_phone", required=True)
+        oncall_phone = row.phone("oncall_phone")
+        switchboard_phone = row.phone("switchboard_phone", required=True)
+        day_hours = _day_hours(row) if "day_hours" in columns else None
+        if row.ok and code and name and hospital and day_phone and switchboard_phone:
+            records.append(
+                DepartmentRecord(
+                    code=code,
+                    name=name,
+                    hospital=hospital,
+                    day_phone=day_phone,
+                    oncall_phone=oncall_phone,
+                    switchboard_phone=switchboard_phone,
+                    day_hours=day_hours,
+                    has_day_hours="day_hours" in columns,
+                    row=row.number,
+                )
+            )
+    return records
+
+
+def _day_hours(row: Row) -> str | None:
+    text = row.text("day_hours", max_length=40)
+    if text is None:
+        return None
+    try:
+        return str(DayHours.parse(text))
+    except ValueError as exc:
+        row.problem("day_hours", str(exc))
+        return None

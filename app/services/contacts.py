@@ -1,0 +1,99 @@
+"""Contacts: one record per call, opened at its first webhook and closed however it ends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.data import queries
+from app.data.models import Contact, DialAttempt
+from app.values.phones import normalise_caller_id
+from routing import Period, Route
+
+# A call whose end never reached us (a lost status callback) is closed after this long.
+STALE_AFTER = timedelta(hours=2)
+
+
+def find_contact(session: Session, call_sid: str) -> Contact | None:
+    """Return the call's contact, locked until the transaction ends.
+
+    Locked because the status callback and a whisper of the same call may arrive at
+    the same moment in different processes.
+    """
+    return queries.contact_by_sid(session, call_sid, lock=True)
+
+
+def find_attempt(session: Session, attempt_id: int) -> DialAttempt | None:
+    """Return a dial attempt, its call locked first so that what we read is current."""
+    contact_id = session.scalar(select(DialAttempt.contact_id).where(DialAttempt.id == attempt_id))
+    if contact_id is None:
+        return None
+    session.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
+    return session.get(DialAttempt, attempt_id, populate_existing=True)
+
+
+def open_contact(
+    session: Session,
+    call_sid: str,
+    from_number: str | None,
+    now: datetime,
+    period: Period,
+    *,
+    test_call: bool = False,
+) -> Contact:
+    """Start the record of a new call (flush only)."""
+    number = normalise_caller_id(from_number)
+    contact = Contact(
+        call_sid=call_sid,
+        started_at=now,
+        updated_at=now,
+        caller_number=number or (from_number or "")[:40],
+        step="caller",
+        period=period.value,
+        targets=[],
+        test_call=test_call,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def route_so_far(contact: Contact) -> Route:
+    """Return the call's route, or the one its step implies when none was decided yet."""
+    if contact.route:
+        return Route(contact.route)
+    return Route.UNIDENTIFIED_CALLER if contact.step == "caller" else Route.INVALID_PATIENT
+
+
+def close_contact(contact: Contact, now: datetime) -> None:
+    """Close the record of a call that has ended; a caller who left before anyone accepted abandoned."""
+    contact.ended_at = contact.ended_at or now
+    contact.updated_at = now
+    contact.step = "ended"
+    for attempt in contact.attempts:
+        if attempt.status is None:
+            attempt.status = "no-answer"
+            attempt.ended_at = now
+    contact.route = route_so_far(contact).value
+    if contact.outcome is None:
+        contact.outcome = "abandoned"
+        contact.follow_up = bool(contact.attempts) and not contact.test_call
+
+
+def mark_for_follow_up(contact: Contact) -> None:
+    """Nobody accepted the call: the department calls back (never for a test call)."""
+    contact.follow_up = not contact.test_call
+
+
+def close_stale_calls(session: Session, now: datetime) -> int:
+    """Close calls whose end never reached us (a lost status callback), as the callback would."""
+    stale = session.scalars(
+        select(Contact)
+        .where(Contact.ended_at.is_(None), Contact.updated_at < now - STALE_AFTER)
+        .with_for_update()
+    ).all()
+    for contact in stale:
+        close_contact(contact, now)
+    return len(stale)

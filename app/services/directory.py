@@ -1,0 +1,155 @@
+"""The directory: departments and registered callers, stored and found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Policy
+from app.data import queries
+from app.data.db import Base
+from app.data.models import Caller, Department
+from app.intake.callers import CallerRecord
+from app.intake.departments import DepartmentRecord
+from routing import Decision, decide_for_department
+
+_LOOKUP_CHUNK = 500
+M = TypeVar("M", bound=Base)
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """How many records were written, and how many of them were new."""
+
+    count: int
+    added: int
+
+    @property
+    def updated(self) -> int:
+        return self.count - self.added
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A record that cannot be stored as given: its row, column and why."""
+
+    row: int
+    column: str
+    message: str
+
+
+def upsert_departments(session: Session, records: Sequence[DepartmentRecord]) -> Upserted:
+    """Add or update departments by code (flush only)."""
+    existing = find_by(session, Department, "code", (record.code for record in records))
+    added = 0
+    for record in records:
+        department = existing.get(record.code)
+        if department is None:
+            session.add(Department(**record.values()))
+            added += 1
+        else:
+            _assign(department, record.values())
+    session.flush()
+    return Upserted(len(records), added)
+
+
+def caller_conflicts(session: Session, records: Sequence[CallerRecord]) -> list[Conflict]:
+    """Return why some records cannot be stored: a phone and a code of two different callers,
+    or two records that match the same registered caller."""
+    return _match_callers(session, records)[1]
+
+
+def upsert_callers(session: Session, records: Sequence[CallerRecord]) -> Upserted:
+    """Add or update callers, matched by phone first, else by code (flush only).
+
+    Raises ValueError when a record conflicts (see `caller_conflicts`): nothing is
+    written then.
+    """
+    matches, conflicts = _match_callers(session, records)
+    if conflicts:
+        first = conflicts[0]
+        raise ValueError(f"caller on row {first.row}: {first.column}: {first.message}")
+    added = 0
+    for record, caller in zip(records, matches, strict=True):
+        if caller is None:
+            session.add(Caller(**record.values()))
+            added += 1
+        else:
+            _assign(caller, record.values())
+    session.flush()
+    return Upserted(len(records), added)
+
+
+def _match_callers(
+    session: Session, records: Sequence[CallerRecord]
+) -> tuple[list[Caller | None], list[Conflict]]:
+    by_phone = find_by(session, Caller, "phone", (r.phone for r in records if r.phone))
+    by_code = find_by(session, Caller, "code", (r.code for r in records if r.code))
+    claimed: dict[int, int] = {}
+    matches: list[Caller | None] = []
+    conflicts: list[Conflict] = []
+    for record in records:
+        phone_match = by_phone.get(record.phone) if record.phone else None
+        code_match = by_code.get(record.code) if record.code else None
+        if phone_match is not None and code_match is not None and phone_match is not code_match:
+            conflicts.append(
+                Conflict(
+                    record.row,
+                    "code",
+                    f"{record.code!r} belongs to {code_match.organisation!r}, "
+                    f"but the phone number belongs to {phone_match.organisation!r}",
+                )
+            )
+        match = phone_match or code_match
+        if match is not None:
+            if match.id in claimed:
+                column = "phone" if phone_match is not None else "code"
+                conflicts.append(
+                    Conflict(
+                        record.row, column, f"matches the same registered caller as row {claimed[match.id]}"
+                    )
+                )
+            claimed.setdefault(match.id, record.row)
+        matches.append(match)
+    return matches, conflicts
+
+
+def identify_caller(session: Session, *, phone: str | None = None, code: str | None = None) -> Caller | None:
+    """Return the registered caller with this caller ID (E.164) or unit code."""
+    return queries.find_caller(session, phone=phone, code=code)
+
+
+def department_chain_at(session: Session, policy: Policy, code: str, now: datetime) -> Decision | None:
+    """Return who a call about the department's patient would ring at `now`, or None."""
+    department = queries.find_department(session, code)
+    if department is None:
+        return None
+    return decide_for_department(
+        department=queries.department_info(department),
+        shifts=queries.shifts_covering(session, department.id, now),
+        calendar=policy.calendar,
+        now=now,
+        fallback_number=policy.fallback_number,
+    )
+
+
+def find_by(session: Session, model: type[M], column: str, keys: Iterable[str]) -> dict[str, M]:
+    """Return the stored `model` rows whose `column` is one of `keys`, by that value."""
+    attribute = getattr(model, column)
+    wanted = sorted(set(keys))
+    found: dict[str, M] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        for row in session.scalars(select(model).where(attribute.in_(chunk))):
+            found[getattr(row, column)] = row
+    return found
+
+
+def _assign(record: Base, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(record, key, value)
