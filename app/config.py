@@ -27,6 +27,7 @@ class ConfigError(RuntimeError):
 
 SETTINGS_FILE = "linje72.env"
 SETTINGS_FILE_VARIABLE = "LINJE72_SETTINGS_FILE"
+INSTANCE_PATH_VARIABLE = "LINJE72_INSTANCE_PATH"
 REQUIRED = ("TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY", "LINJE72_FALLBACK_NUMBER")
 MIN_SECRET_LENGTH = 32
 
@@ -48,6 +49,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def instance_path_from(environ: Mapping[str, str]) -> str | None:
+    """Return the instance folder the environment names (absolute), or None for the default one."""
+    named = environ.get(INSTANCE_PATH_VARIABLE)
+    return os.path.abspath(named) if named else None
+
+
 def settings_file(environ: Mapping[str, str], instance_path: str | None) -> str | None:
     """Return the settings file to read: the one named in the environment, else the instance folder's."""
     named = environ.get(SETTINGS_FILE_VARIABLE)
@@ -65,7 +72,7 @@ def settings_file(environ: Mapping[str, str], instance_path: str | None) -> str 
 def read_settings_file(path: str) -> dict[str, str]:
     """Return the known settings of a `NAME=value` file; an unknown name is an error (a typo)."""
     values = {name: value for name, value in dotenv_values(path).items() if value is not None}
-    unknown = sorted(set(values) - set(DEFAULTS) - {"LINJE72_SETTINGS_FILE"})
+    unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]} (known: {', '.join(DEFAULTS)})")
     return values

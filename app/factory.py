@@ -21,7 +21,7 @@ def system_clock() -> datetime:
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app from defaults, the settings file, the environment and `test_config`."""
     test_config = dict(test_config or {})
-    instance_path = test_config.pop("INSTANCE_PATH", None)
+    instance_path = test_config.pop("INSTANCE_PATH", None) or config.instance_path_from(os.environ)
     app = Flask("app", instance_path=instance_path, instance_relative_config=True)
     settings = config.load(os.environ, test_config, instance_path=app.instance_path)
     config.check(settings)

@@ -14,18 +14,20 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.data.db import Base, make_engine, new_session
 from app.data.migrate import upgrade
-from tests.support import SETTING_NAMES, SETTING_PREFIXES, Clock, test_settings
+from tests.support import SETTING_NAMES, SETTING_PREFIXES, Clock, app_settings
 
 # Read before the tests clear the environment: the one setting the suite itself takes.
 TEST_DATABASE_URL = os.environ.get("LINJE72_TEST_DATABASE_URL")
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test as on a fresh machine: no product setting from the developer's shell."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Run every test as on a fresh machine: no product setting from the developer's shell, and an
+    instance folder of its own (not the one where `linje72 demo` keeps its settings)."""
     for name in list(os.environ):
         if name.startswith(SETTING_PREFIXES) or name in SETTING_NAMES:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("LINJE72_INSTANCE_PATH", str(tmp_path_factory.mktemp("cli-instance")))
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +64,7 @@ def app(migrated: Engine, database_url: str, clock: Clock, instance_path: str) -
     with migrated.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
-    app = create_app(test_settings(database_url, clock, instance_path))
+    app = create_app(app_settings(database_url, clock, instance_path))
     yield app
     app.extensions["linje72.engine"].dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from app.values.times import parse_time
@@ -11,6 +12,8 @@ from app.values.times import parse_time
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 FALLBACK = "+4538640000"
+# The example files the docs describe, kept in the repository.
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 # Every setting the product reads from the environment or a settings file: the tests
 # clear them all, so that nothing in a developer's shell changes a result.
@@ -32,7 +35,7 @@ class Clock:
         return self.now
 
 
-def test_settings(database_url: str, clock: Clock, instance_path: str, **more: Any) -> dict[str, Any]:
+def app_settings(database_url: str, clock: Clock, instance_path: str, **more: Any) -> dict[str, Any]:
     """Return the settings a test app is built with."""
     return {
         "TESTING": True,

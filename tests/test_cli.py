@@ -5,16 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.cli import cli
+from app.cli.demo import ensure_demo_settings
 from app.config import ConfigError
+from app.data import queries
+from app.data.db import session_scope
+from app.data.models import Contact
+from app.services.export import contact_record
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
 from tests.support import AUTH_TOKEN, FALLBACK, SECRET_KEY, Clock
@@ -195,4 +203,107 @@ def test_call_on_the_terminal_plays_the_prompts_and_shows_where_the_call_went(
     assert "CONNECTED to +4531102009" in out
     assert '"outcome": "connected"' in out
     assert '"period": "oncall"' in out
+    assert '"test_call": true' in out
     assert "0101401234" not in out.split("your keys")[-1]
+
+
+@pytest.mark.usefixtures("region")
+def test_a_call_from_the_terminal_is_a_test_call_never_followed_up(app: Flask, session: Session) -> None:
+    # Nobody on the chain accepts: a real call would be marked for follow-up.
+    trace = play_call(app, "+45 32 50 10 10", ScriptedPhone(["0101401234", "1"], {}), test_call=True)
+    row = session.scalars(select(Contact).where(Contact.call_sid == trace.call_sid)).one()
+    assert (row.outcome, row.test_call, row.follow_up) == ("unanswered", True, False)
+    with app.app_context(), session_scope() as reading:
+        record = contact_record(queries.contact_by_sid(reading, trace.call_sid))  # type: ignore[arg-type]
+    assert (record["test_call"], record["follow_up"]) == (True, False)
+
+    session.rollback()  # a fresh snapshot for the next call's record
+    real = play_call(app, "+45 32 50 10 10", ScriptedPhone(["0101401234", "1"], {}))
+    row = session.scalars(select(Contact).where(Contact.call_sid == real.call_sid)).one()
+    assert (row.outcome, row.test_call, row.follow_up) == ("unanswered", False, True)
+
+
+def test_help_lists_every_command_without_any_setting() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    for command in ("init-db", "import", "contacts", "oncall", "call", "seed-demo", "demo", "scheduler"):
+        assert f"\n  {command} " in result.output
+
+
+def _settings_file(path: Path, database_url: str, **more: str) -> Path:
+    lines = {
+        "DATABASE_URL": database_url,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "LINJE72_SECRET_KEY": SECRET_KEY,
+        "LINJE72_FALLBACK_NUMBER": FALLBACK,
+        **more,
+    }
+    path.write_text("# a deployment's settings\n" + "".join(f"{k}={v}\n" for k, v in lines.items()))
+    return path
+
+
+@pytest.mark.usefixtures("region")
+def test_commands_find_the_settings_kept_in_the_instance_folder(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LINJE72_INSTANCE_PATH", str(tmp_path))
+    _settings_file(tmp_path / "linje72.env", database_url)
+    result = CliRunner().invoke(cli, ["oncall", "RH-KARD", "--at", "2026-11-23 22:00"])
+    assert result.exit_code == 0, result.output
+    assert "1. +4540101002  oncall (Bo Jensen)" in result.output
+
+
+@pytest.mark.usefixtures("region")
+def test_a_settings_file_can_be_named_and_the_environment_overrides_it(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    path = _settings_file(tmp_path / "production.env", database_url, LINJE72_FALLBACK_NUMBER="+4511111111")
+    monkeypatch.setenv("LINJE72_SETTINGS_FILE", str(path))
+    monkeypatch.setenv("LINJE72_FALLBACK_NUMBER", FALLBACK)
+    result = CliRunner().invoke(cli, ["oncall", "RH-KARD", "--at", "2026-11-23 22:00"])
+    assert result.exit_code == 0, result.output
+    assert f"{FALLBACK}  fallback" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    (
+        ("LINJE72_FALBACK_NUMBER=+4538640000\n", "unknown setting LINJE72_FALBACK_NUMBER"),
+        ("LINJE72_SECRET_KEY=short\n", "LINJE72_SECRET_KEY must be at least 32 characters"),
+    ),
+)
+def test_a_bad_settings_file_stops_the_start_naming_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, content: str, message: str
+) -> None:
+    path = _settings_file(tmp_path / "linje72.env", database_url)
+    path.write_text(path.read_text() + content)
+    monkeypatch.setenv("LINJE72_SETTINGS_FILE", str(path))
+    result = CliRunner().invoke(cli, ["init-db"])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_settings_file_that_is_not_there_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LINJE72_SETTINGS_FILE", str(tmp_path / "missing.env"))
+    result = CliRunner().invoke(cli, ["init-db"])
+    assert result.exit_code == 2
+    assert f"LINJE72_SETTINGS_FILE names {tmp_path / 'missing.env'}, which is not a file" in result.output
+
+
+def test_the_demo_keeps_its_settings_private_and_stable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("LINJE72_FALLBACK_NUMBER", FALLBACK)  # given by the environment: not written
+    assert ensure_demo_settings(instance) == ["TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY"]
+    path = instance / "linje72.env"
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    first = path.read_text()
+    assert ensure_demo_settings(instance) == []
+    assert path.read_text() == first
+    monkeypatch.delenv("LINJE72_FALLBACK_NUMBER")
+    assert ensure_demo_settings(instance) == ["LINJE72_FALLBACK_NUMBER"]
+    assert path.read_text().startswith(first)

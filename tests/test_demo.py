@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
 
 import pytest
 from flask import Flask
@@ -11,8 +10,10 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app import create_app
 from app.config import Policy
 from app.data import queries as records
+from app.data.db import new_session
 from app.data.models import Caller, Department, Discharge, Shift
 from app.demo import seed_demo
 from app.demo.data import DEPARTMENTS, GAP_DEPARTMENT, PATIENTS, DemoPatient
@@ -20,18 +21,11 @@ from app.services.directory import department_chain_at
 from app.services.patients import decide_for_patient
 from app.values.cpr import CprVault, parse
 from app.values.phones import normalise
-from routing import Decision, Period, Route, find_responsibility
+from routing import Decision, Period, Role, Route, find_responsibility
 from routing.calendar import COPENHAGEN
+from tests.support import Clock, app_settings
 
-
-class SettableClock(Protocol):
-    """The conftest's `clock` fixture."""
-
-    now: datetime
-
-    def set(self, moment: str) -> datetime: ...
-
-    def __call__(self) -> datetime: ...
+SettableClock = Clock
 
 
 def _seed(app: Flask, session: Session) -> str:
@@ -305,3 +299,39 @@ def test_cli_seed_demo_prints_a_summary_that_fits_the_terminal(
     session.close()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert _counts(session) == counts
+
+
+def test_the_demo_builds_its_rota_on_the_configured_day_hours(
+    database_url: str, clock: Clock, instance_path: str
+) -> None:
+    app = create_app(app_settings(database_url, clock, instance_path, LINJE72_DAY_HOURS="07:30-16:00"))
+    with app.app_context():
+        session = new_session()
+        summary = _seed(app, session)
+        department = records.find_department(session, "RH-KARD")
+        assert department is not None
+        monday_noon = clock.set("2026-11-23 12:00")
+        roles = [
+            (s.role, s.start.astimezone(COPENHAGEN).time(), s.end.astimezone(COPENHAGEN).time())
+            for s in records.shifts_covering(session, department.id, monday_noon)
+        ]
+        session.close()
+    app.extensions["linje72.engine"].dispose()
+    assert (Role.DAY, time(7, 30), time(16)) in roles
+    assert "RH-KARD    07:30-16:00" in summary
+    assert "BFH-GER    08:00-15:30" in summary  # a department's own hours still win
+
+
+def test_the_demo_refuses_callers_that_clash_with_the_registry_and_stores_nothing(
+    app: Flask, session: Session
+) -> None:
+    # The demo's Valby has phone +4532501010 and code 4711: here they belong to two callers.
+    session.add(Caller(phone="+4532501010", code="9999", organisation="Valby", kind="home_nursing"))
+    session.add(Caller(phone=None, code="4711", organisation="Someone else", kind="nursing_home"))
+    session.commit()
+    with pytest.raises(
+        ValueError, match="clash with the registered ones: caller on row 1: code: '4711' belongs to"
+    ):
+        seed_demo(session, _vault(app), _policy(app), app.config["CLOCK"]())
+    session.rollback()
+    assert _counts(session) == {"departments": 0, "callers": 2, "shifts": 0, "discharges": 0}

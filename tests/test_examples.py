@@ -1,19 +1,13 @@
-"""The spec's example files, imported with the real commands, then called about."""
+"""The example files in docs/examples, imported with the real commands, then called about."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from ivr.simulator import ScriptedPhone, play_call
-from tests.support import FALLBACK, Clock
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
-if not EXAMPLES.is_dir():  # a checkout that is not beside ../shared
-    pytest.skip("the spec's examples are not beside the project", allow_module_level=True)
+from tests.support import EXAMPLES, FALLBACK, Clock
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ from app.data.models import Caller, Department, Discharge, Shift
 from app.services.imports import ImportResult, import_path
 from app.values.times import parse_time
 from tests import factories
-from tests.support import Clock
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
+from tests.support import EXAMPLES, Clock
 
 DEPARTMENTS_HEADER = "code,name,hospital,day_phone,oncall_phone,switchboard_phone,day_hours\n"
 CALLERS_HEADER = "phone,organisation,kind,code,language\n"

@@ -6,14 +6,15 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.data.db import get_engine
 from app.data.models import Contact
 from app.services.contacts import close_stale_calls
 from app.values.times import local_iso, parse_time
 from ivr.simulator import Provider
-from schedules.jobs import SchedulerRunning, report_gaps, run_job, single_scheduler
+from schedules.jobs import ADVISORY_LOCK, SchedulerRunning, report_gaps, run_job, single_scheduler
 from tests import factories as f
 from tests.support import AUTH_TOKEN, Clock
 
@@ -66,3 +67,24 @@ def test_only_one_scheduler_may_run(app: Flask) -> None:
     with app.app_context(), single_scheduler(app):
         with pytest.raises(SchedulerRunning), single_scheduler(app):
             pass
+
+
+def test_the_scheduler_lock_leaves_no_transaction_open(app: Flask, database_url: str) -> None:
+    """The advisory lock is held on an autocommit connection, so no server timeout can end it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the advisory lock is PostgreSQL's; SQLite uses a file lock")
+    with app.app_context(), single_scheduler(app):
+        engine = get_engine()
+        with engine.connect() as probe:
+            states = (
+                probe.execute(
+                    text(
+                        "SELECT a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                        "WHERE l.locktype = 'advisory' AND l.objid = :key"
+                    ),
+                    {"key": ADVISORY_LOCK},
+                )
+                .scalars()
+                .all()
+            )
+    assert states == ["idle"]

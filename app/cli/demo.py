@@ -19,7 +19,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app import create_app
-from app.config import SETTINGS_FILE
+from app.config import SETTINGS_FILE, instance_path_from
 from app.data.db import get_engine, session_scope
 from app.data.migrate import upgrade
 from app.demo import seed_demo
@@ -45,7 +45,7 @@ def seed_demo_command() -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """Run the service with a demo region on the default SQLite database."""
-    instance = Path(Flask("app", instance_relative_config=True).instance_path)
+    instance = Path(Flask("app", instance_path=instance_path_from(os.environ)).instance_path)
     written = ensure_demo_settings(instance)
     app = create_app()
     with app.app_context():
