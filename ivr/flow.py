@@ -298,7 +298,7 @@ class CallFlow:
             born = prompts.spoken_date(contact.patient_born, language)
             said.append(prompts.say(language, "born", born=born))
         if contact.route == Route.RESPONSIBILITY and contact.department and contact.discharge:
-            discharged = self.policy.calendar.local(contact.discharge.discharged_at).date()
+            discharged = local_date(contact.discharge.discharged_at)
             said.append(
                 prompts.say(
                     language,
