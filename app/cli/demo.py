@@ -45,6 +45,9 @@ def seed_demo_command() -> None:
 @click.option("--port", default=5000, type=int)
 def demo(host: str, port: int) -> None:
     """Run the service with a demo region on the default SQLite database."""
+    # The demo's database holds (fictional) CPR numbers and its settings file a secret:
+    # everything it creates is its owner's only, from the start.
+    os.umask(0o077)
     instance = Path(Flask("app", instance_path=instance_path_from(os.environ)).instance_path)
     written = ensure_demo_settings(instance)
     app = create_app()
