@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -28,21 +29,34 @@ class ConfigError(RuntimeError):
 SETTINGS_FILE = "linje72.env"
 SETTINGS_FILE_VARIABLE = "LINJE72_SETTINGS_FILE"
 INSTANCE_PATH_VARIABLE = "LINJE72_INSTANCE_PATH"
-REQUIRED = ("TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY", "LINJE72_FALLBACK_NUMBER")
+REQUIRED = (
+    "TWILIO_AUTH_TOKEN",
+    "LINJE72_SECRET_KEY",
+    "LINJE72_PUBLIC_URL",
+    "LINJE72_FALLBACK_NUMBER",
+    "LINJE72_AFTER_HOURS_NUMBER",
+)
 MIN_SECRET_LENGTH = 32
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # a SQLite file in the instance folder
     "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_AUTH_TOKEN_SECONDARY": None,  # a second token accepted while the token is rotated
     "LINJE72_SECRET_KEY": None,
     "LINJE72_PUBLIC_URL": None,
     "LINJE72_FALLBACK_NUMBER": None,
-    "LINJE72_AFTER_HOURS_NUMBER": "1813",
+    # The region's after-hours line for professionals: a full number, no default (1813 is
+    # a short number and a citizens' queue).
+    "LINJE72_AFTER_HOURS_NUMBER": None,
     "LINJE72_RESPONSIBILITY_HOURS": "72",
     "LINJE72_DAY_HOURS": str(DEFAULT_DAY_HOURS),
     "LINJE72_GP_HOURS": str(DEFAULT_GP_HOURS),
     "LINJE72_CLOSED_DAYS": ",".join(f"{m:02d}-{d:02d}" for m, d in sorted(DEFAULT_CLOSED_DAYS, reverse=True)),
     "LINJE72_RING_SECONDS": "20",
+    # Every webhook answers within this many seconds whatever the database does (the
+    # provider gives up at 15 s; the policy says 5).
+    "LINJE72_WEBHOOK_DEADLINE": "4",
+    "LINJE72_DB_TIMEOUT": "2",
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
     "LINJE72_LOG_LEVEL": "INFO",
@@ -104,6 +118,19 @@ def check(settings: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} is not set: the service cannot start without it")
     if len(str(settings["LINJE72_SECRET_KEY"])) < MIN_SECRET_LENGTH:
         raise ConfigError(f"LINJE72_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    problem = public_url_problem(str(settings["LINJE72_PUBLIC_URL"]))
+    if problem:
+        raise ConfigError(f"LINJE72_PUBLIC_URL {problem}")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Return what is wrong with the base URL the provider calls, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"must be the base URL the provider calls, e.g. https://linje72.example.dk, not {url!r}"
+    if parts.query or parts.fragment:
+        return f"must not carry a query or fragment: {url!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,6 +143,7 @@ class Policy:
     after_hours_number: str
     ring_seconds: int
     voices: dict[str, str]
+    webhook_deadline: float = 4.0
 
 
 def policy_from(settings: Mapping[str, Any]) -> Policy:
@@ -136,10 +164,40 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         calendar=calendar,
         window=timedelta(hours=parsed("LINJE72_RESPONSIBILITY_HOURS", _positive_hours)),
         fallback_number=parsed("LINJE72_FALLBACK_NUMBER", normalise),
-        after_hours_number=parsed("LINJE72_AFTER_HOURS_NUMBER", normalise),
+        after_hours_number=parsed("LINJE72_AFTER_HOURS_NUMBER", _full_number),
         ring_seconds=parsed("LINJE72_RING_SECONDS", int),
         voices={"da": settings["LINJE72_VOICE_DA"], "en": settings["LINJE72_VOICE_EN"]},
+        webhook_deadline=parsed("LINJE72_WEBHOOK_DEADLINE", _deadline),
     )
+
+
+def database_timeout(settings: Mapping[str, Any]) -> float:
+    """Return how long one database wait (connect, statement, lock) may last, in seconds."""
+    try:
+        seconds = float(settings["LINJE72_DB_TIMEOUT"])
+    except ValueError:
+        raise ConfigError(
+            f"LINJE72_DB_TIMEOUT: not a number of seconds: {settings['LINJE72_DB_TIMEOUT']!r}"
+        ) from None
+    if not 0 < seconds <= 10:
+        raise ConfigError("LINJE72_DB_TIMEOUT: must be more than 0 and at most 10 seconds")
+    return seconds
+
+
+def _full_number(text: str) -> str:
+    """A number the line dials for professionals: a full number, not a short one such as 1813."""
+    try:
+        return normalise(text, allow_short=False)
+    except PhoneError:
+        normalise(text)  # a short number is a clearer error than "not a phone number"
+        raise PhoneError(f"must be a full number for professionals, not the short number {text!r}") from None
+
+
+def _deadline(text: str) -> float:
+    seconds = float(text)
+    if not 1 <= seconds <= 5:
+        raise ValueError("must be between 1 and 5 seconds (the policy's limit is 5)")
+    return seconds
 
 
 def _positive_hours(text: str) -> float:

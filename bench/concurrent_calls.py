@@ -117,6 +117,8 @@ def main() -> None:
             "TWILIO_AUTH_TOKEN": "bench-token",
             "LINJE72_SECRET_KEY": "b" * 40,
             "LINJE72_FALLBACK_NUMBER": "+4538640000",
+            "LINJE72_AFTER_HOURS_NUMBER": "+4570131813",
+            "LINJE72_PUBLIC_URL": "http://linje72.bench",
             "CLOCK": lambda: moment,
             "LINJE72_LOG_LEVEL": "WARNING",
         }

@@ -22,11 +22,16 @@ from app.services.directory import identify_caller
 from app.services.patients import decide_for_patient
 from app.values.callers import unit_code
 from app.values.cpr import CprError, CprVault, parse
-from app.values.phones import normalise_caller_id, spoken
+from app.values.phones import normalise_caller_id
 from ivr import prompts
 from routing import Route, Target, local_date
+from routing.decision import STAFFED_LABELS
 
 MAX_TRIES = 3
+# A call reads back at most this many patients: the read-back says whether a department
+# holds the responsibility, so the line must not become a way to look patients up.
+MAX_PATIENTS = 3
+NO_CPR_KEY = "0"
 
 # Twilio's DialCallStatus to the contact record's dial status. An answered call
 # that was not accepted with 1 in the whisper is "rejected".
@@ -38,6 +43,8 @@ DIAL_STATUS = {
     "failed": "failed",
     "canceled": "no-answer",
 }
+# A callee who took the call: pressed 1 (accepted), or a staffed line put through (answered).
+CONNECTED_STATUSES = frozenset({"accepted", "answered"})
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -121,9 +128,12 @@ class CallFlow:
             return self._unknown_call(call_sid, from_number)
         if contact.step != "patient":
             return self._resume(contact)
+        keys = digits.strip().rstrip("#")
+        if keys == NO_CPR_KEY:
+            return self._forward_to_fallback(contact, Route.INVALID_PATIENT, "no_cpr")
         today = local_date(self.now)
         try:
-            number, born = parse(digits.strip().rstrip("#"), today)
+            number, born = parse(keys, today)
         except CprError:
             contact.tries += 1
             if contact.tries >= MAX_TRIES:
@@ -131,6 +141,7 @@ class CallFlow:
             return self._ask_patient(contact, "cpr_retry")
         self._decide(contact, number)
         contact.patient_born = born
+        contact.patients_read_back += 1
         contact.step = "confirm"
         contact.tries = 0
         return self._read_back(contact)
@@ -146,6 +157,8 @@ class CallFlow:
         if key == "1":
             return self._dial_next(contact, "connecting")
         if key == "2":
+            if contact.patients_read_back >= MAX_PATIENTS:
+                return self._forward_to_fallback(contact, Route.INVALID_PATIENT, "too_many_patients")
             self._forget_patient(contact)
             contact.step = "patient"
             contact.tries = 0
@@ -161,7 +174,7 @@ class CallFlow:
         attempt = self._attempt(attempt_id)
         if contact is None or attempt is None or attempt.contact_id != contact.id:
             return self._unknown_call(call_sid, None)
-        if attempt.status == "accepted":
+        if attempt.status in CONNECTED_STATUSES:
             contact.step = "ended"
             contact.ended_at = contact.ended_at or self.now
             return Reply(contact.language)
@@ -183,24 +196,28 @@ class CallFlow:
     # --- the callee's side (the whisper) -------------------------------------
 
     def whisper(self, attempt_id: int) -> Reply:
-        """Tell the callee who calls about whom, and wait for 1 to accept."""
+        """The callee answered: a staffed line is put through; anyone else must press 1 first."""
         attempt = self._attempt(attempt_id)
         if attempt is None or attempt.status is not None:
             return Reply("da")
         contact = attempt.contact
-        organisation = contact.caller_organisation or prompts.WHISPER["unknown_caller"]
-        if contact.patient_born is not None:
-            department = contact.department.name if contact.department else None
-            text = prompts.WHISPER["known"].format(
-                organisation=organisation,
-                department=department or prompts.WHISPER["no_department"],
-                born=prompts.spoken_date(contact.patient_born, "da"),
-            )
-        else:
-            text = prompts.WHISPER["unknown_patient"].format(organisation=organisation)
+        if contact.outcome is not None:  # the caller has gone
+            attempt.status = "rejected"
+            attempt.ended_at = self.now
+            return Reply("da")
+        if attempt.label in STAFFED_LABELS:
+            attempt.status = "answered"
+            attempt.ended_at = self.now
+            contact.outcome = "forwarded"
+            contact.connected_to = attempt.number
+            contact.follow_up = False
+            contact.updated_at = self.now
+            text = prompts.WHISPER["staffed"].format(organisation=self._organisation(contact))
+            return Reply("da", (text,), bridge=True, log={"forwarded": attempt.position})
+        # Nothing about the call before the 1: a voicemail or a wrong number learns nothing.
         return Reply(
             "da",
-            (text, prompts.WHISPER["accept"]),
+            (prompts.WHISPER["accept"],),
             Ask("whisper_answer", digits=1, finish_on_key="", timeout=6, attempt_id=attempt.id),
         )
 
@@ -221,10 +238,25 @@ class CallFlow:
             contact.connected_to = attempt.number
             contact.follow_up = False
             contact.updated_at = self.now
-            return Reply("da", bridge=True, log={"accepted": attempt.position})
+            return Reply("da", (self._context(contact),), bridge=True, log={"accepted": attempt.position})
         attempt.status = "rejected"
         attempt.ended_at = self.now
         return Reply("da")
+
+    def _organisation(self, contact: Contact) -> str:
+        return contact.caller_organisation or prompts.WHISPER["unknown_caller"]
+
+    def _context(self, contact: Contact) -> str:
+        """Who calls about whom: told to the callee only after the 1."""
+        organisation = self._organisation(contact)
+        if contact.patient_born is None:
+            return prompts.WHISPER["unknown_patient"].format(organisation=organisation)
+        department = contact.department.name if contact.department else None
+        return prompts.WHISPER["known"].format(
+            organisation=organisation,
+            department=department or prompts.WHISPER["no_department"],
+            born=prompts.spoken_date(contact.patient_born, "da"),
+        )
 
     # --- when things go wrong ----------------------------------------------
 
@@ -262,10 +294,12 @@ class CallFlow:
         contact.tries = 0
 
     def _decide(self, contact: Contact, number: str) -> None:
-        found = decide_for_patient(self.session, self.policy, self.vault, number, self.now)
+        caller_number = normalise_caller_id(contact.caller_number)
+        found = decide_for_patient(self.session, self.policy, self.vault, number, self.now, caller_number)
         decision = found.decision
         contact.patient_ref = self.vault.pseudonym(number)
-        contact.patient_cpr_encrypted = self.vault.encrypt(number)
+        # Keep less: a number that matches no discharge is kept only as its pseudonym.
+        contact.patient_cpr_encrypted = self.vault.encrypt(number) if found.discharge else None
         contact.discharge = found.discharge
         contact.department = found.department
         contact.period = decision.period.value
@@ -297,29 +331,18 @@ class CallFlow:
         if contact.patient_born is not None:
             born = prompts.spoken_date(contact.patient_born, language)
             said.append(prompts.say(language, "born", born=born))
-        if contact.route == Route.RESPONSIBILITY and contact.department and contact.discharge:
-            discharged = local_date(contact.discharge.discharged_at)
-            said.append(
-                prompts.say(
-                    language,
-                    "active",
-                    department=contact.department.name,
-                    hospital=contact.department.hospital,
-                    discharged=prompts.spoken_date(discharged, language, with_year=False),
-                )
-            )
+        # The birth date and where the call goes, nothing more: the caller ID can be spoofed,
+        # so no department, hospital or date is named.
+        if contact.route == Route.RESPONSIBILITY:
+            said.append(prompts.say(language, "active"))
         elif contact.targets and contact.targets[0]["label"] == "gp":
             said.append(prompts.say(language, "none_gp"))
         else:
-            said.append(prompts.say(language, "none_after_hours", after_hours=self._after_hours(language)))
+            said.append(
+                prompts.say(language, "none_after_hours", after_hours=prompts.say(language, "after_hours"))
+            )
         said.append(prompts.say(language, "confirm"))
         return Reply(language, tuple(said), Ask("confirm", digits=1, timeout=8))
-
-    def _after_hours(self, language: str) -> str:
-        number = self.policy.after_hours_number
-        if number == "1813":
-            return prompts.say(language, "after_hours_1813")
-        return prompts.say(language, "after_hours_other", number=spoken(number))
 
     def _resume(self, contact: Contact) -> Reply:
         """Answer a webhook that does not fit the call's state with the current step again."""

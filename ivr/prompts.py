@@ -23,14 +23,13 @@ PROMPTS: dict[str, dict[str, str]] = {
             "Linjen er kun for sundhedsfaglige. Borgere bedes ringe til egen læge eller 1813. "
             "Du stilles nu videre til hospitalets omstilling."
         ),
-        "ask_cpr": "Indtast patientens CPR-nummer, 10 cifre.",
+        "ask_cpr": (
+            "Indtast patientens CPR-nummer, 10 cifre. Har patienten ikke et CPR-nummer, så tryk 0 og firkant."
+        ),
         "cpr_retry": "CPR-nummeret er ikke gyldigt. Indtast patientens 10 cifre igen.",
         "cpr_failed": "CPR-nummeret kunne ikke godkendes. Du stilles nu videre til hospitalets omstilling.",
         "born": "Patienten er født {born}.",
-        "active": (
-            "Patienten blev udskrevet fra {department}, {hospital}, den {discharged}. "
-            "Afdelingen har behandlingsansvaret."
-        ),
+        "active": "Afdelingen, der har behandlingsansvaret for patienten, bliver ringet op.",
         "none_gp": (
             "Der er intet aktivt 72-timers behandlingsansvar for patienten. "
             "Opkaldet går i stedet til patientens egen læge."
@@ -39,17 +38,24 @@ PROMPTS: dict[str, dict[str, str]] = {
             "Der er intet aktivt 72-timers behandlingsansvar for patienten. "
             "Opkaldet går i stedet til {after_hours}."
         ),
-        "after_hours_1813": "Akuttelefonen 1813",
-        "after_hours_other": "vagtnummeret {number}",
+        "after_hours": "vagtlinjen for sundhedsfaglige",
         "confirm": "Tryk 1 for at blive stillet om. Tryk 2 for at indtaste et andet CPR-nummer.",
         "confirm_retry": "Det blev ikke forstået.",
         "confirm_failed": "Du stilles nu videre til hospitalets omstilling.",
+        "no_cpr": "Patienten har ikke et CPR-nummer. Du stilles nu videre til hospitalets omstilling.",
+        "too_many_patients": (
+            "Der kan højst slås tre patienter op i ét opkald. "
+            "Du stilles nu videre til hospitalets omstilling."
+        ),
         "connecting": "Du stilles om. Vent venligst.",
         "next_target": "Vi prøver næste nummer. Vent venligst.",
-        "nobody": ("Det lykkedes ikke at få fat i nogen. Afdelingen ringer dig op hurtigst muligt. Farvel."),
+        "nobody": (
+            "Det lykkedes ikke at få fat i nogen. Afdelingen ringer dig op hurtigst muligt. "
+            "Er patientens liv i fare, så ring 112. Farvel."
+        ),
         "nobody_no_number": (
             "Det lykkedes ikke at få fat i nogen, og dit nummer er skjult. "
-            "Ring venligst til hospitalets omstilling. Farvel."
+            "Ring venligst til hospitalets omstilling. Er patientens liv i fare, så ring 112. Farvel."
         ),
         "technical": "Der opstod en teknisk fejl. Du stilles nu videre til hospitalets omstilling.",
         "goodbye": "Tak for opkaldet. Farvel.",
@@ -64,16 +70,15 @@ PROMPTS: dict[str, dict[str, str]] = {
             "This line is for health professionals only. Citizens, please call your own doctor "
             "or 1813. You are now being transferred to the hospital switchboard."
         ),
-        "ask_cpr": "Enter the patient's CPR number, 10 digits.",
+        "ask_cpr": (
+            "Enter the patient's CPR number, 10 digits. If the patient has no CPR number, press 0, then hash."
+        ),
         "cpr_retry": "That CPR number is not valid. Enter the patient's 10 digits again.",
         "cpr_failed": (
             "The CPR number could not be accepted. You are now being transferred to the hospital switchboard."
         ),
         "born": "The patient was born on {born}.",
-        "active": (
-            "The patient was discharged from {department}, {hospital}, on {discharged}. "
-            "The department holds the treatment responsibility."
-        ),
+        "active": "The department responsible for the patient will be called.",
         "none_gp": (
             "There is no active 72-hour treatment responsibility for this patient. "
             "The call will go to the patient's own doctor instead."
@@ -82,17 +87,26 @@ PROMPTS: dict[str, dict[str, str]] = {
             "There is no active 72-hour treatment responsibility for this patient. "
             "The call will go to {after_hours} instead."
         ),
-        "after_hours_1813": "the acute line 1813",
-        "after_hours_other": "the after-hours number {number}",
+        "after_hours": "the after-hours line for health professionals",
         "confirm": "Press 1 to be connected. Press 2 to enter another CPR number.",
         "confirm_retry": "That was not understood.",
         "confirm_failed": "You are now being transferred to the hospital switchboard.",
+        "no_cpr": (
+            "The patient has no CPR number. You are now being transferred to the hospital switchboard."
+        ),
+        "too_many_patients": (
+            "At most three patients can be looked up in one call. "
+            "You are now being transferred to the hospital switchboard."
+        ),
         "connecting": "Connecting you now. Please wait.",
         "next_target": "Trying the next number. Please wait.",
-        "nobody": "Nobody could be reached. The department will call you back. Goodbye.",
+        "nobody": (
+            "Nobody could be reached. The department will call you back. "
+            "If the patient's life is in danger, call 112. Goodbye."
+        ),
         "nobody_no_number": (
             "Nobody could be reached, and your number is withheld. "
-            "Please call the hospital switchboard. Goodbye."
+            "Please call the hospital switchboard. If the patient's life is in danger, call 112. Goodbye."
         ),
         "technical": (
             "A technical error occurred. You are now being transferred to the hospital switchboard."
@@ -101,11 +115,15 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
 }
 
-# The callee always hears Danish: the whisper goes to hospital staff.
+# The callee always hears Danish: the whisper goes to hospital staff. Before the 1 it says
+# nothing about the call (a voicemail or a wrong number on the rota learns nothing).
 WHISPER = {
-    "known": "72-timers-linjen. {organisation} ringer om en patient fra {department}, født {born}.",
-    "unknown_patient": "72-timers-linjen. {organisation} ringer. Patienten er ikke identificeret.",
-    "accept": "Tryk 1 for at tage imod opkaldet.",
+    "accept": "Et opkald på 72-timers-linjen. Tryk 1 for at tage imod opkaldet.",
+    "known": "{organisation} ringer om en patient fra {department}, født {born}. I forbindes nu.",
+    "unknown_patient": "{organisation} ringer. Patienten er ikke identificeret. I forbindes nu.",
+    # Staffed lines (switchboard, GP, after-hours, fallback) may answer with a menu that
+    # can never press 1: they hear this and are put through.
+    "staffed": "Et opkald fra 72-timers-linjen fra {organisation}. Opkaldet stilles igennem nu.",
     "unknown_caller": "en opkalder, der ikke er identificeret",
     "no_department": "ingen afdeling med behandlingsansvar",
 }

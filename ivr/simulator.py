@@ -92,17 +92,28 @@ class HttpClient:
 class Provider:
     """Signs and posts webhooks as the provider does, to one or more app processes in turn."""
 
-    def __init__(self, clients: list[Any], auth_token: str) -> None:
+    def __init__(self, clients: list[Any], auth_token: str, base_url: str | None = None) -> None:
         self.clients = clients
         self.validator = RequestValidator(auth_token)
+        self.base_url = base_url
         self.sent = 0
 
     def post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
+        """Sign `url` as the public URL the provider knows, and send it to the next process."""
         client = self.clients[self.sent % len(self.clients)]
         self.sent += 1
-        full = url if url.startswith("http") else getattr(client, "base_url", BASE_URL) + url
-        signature = self.validator.compute_signature(full, params)
-        response = client.post(full, data=params, headers={"X-Twilio-Signature": signature})
+        public = (self.base_url or BASE_URL).rstrip("/")
+        path = url
+        if url.startswith("http"):
+            parts = urllib.parse.urlsplit(url)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+        signed = public + path
+        # Behind a load balancer each process has its own address; the signature is the public URL's.
+        target = getattr(client, "base_url", None)
+        signature = self.validator.compute_signature(signed, params)
+        response = client.post(
+            (target + path) if target else signed, data=params, headers={"X-Twilio-Signature": signature}
+        )
         return response.status_code, response.get_data(as_text=True)
 
 
@@ -126,7 +137,7 @@ def play_call(
     """
     if clients is None:
         clients = [app.test_client()] + [other.test_client() for other in other_processes]
-    provider = Provider(clients, app.config["TWILIO_AUTH_TOKEN"])
+    provider = Provider(clients, app.config["TWILIO_AUTH_TOKEN"], app.config.get("LINJE72_PUBLIC_URL"))
     sid = call_sid or "CA" + secrets.token_hex(16)
     trace = CallTrace(sid)
     base = {

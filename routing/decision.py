@@ -13,6 +13,9 @@ from routing.rota import Role
 TARGET_DESTINATIONS = frozenset({"temporary_stay", "nursing_home", "home_nursing", "residential"})
 DESTINATIONS = TARGET_DESTINATIONS | {"other"}
 MINIMUM_STAY = timedelta(hours=24)
+# Lines answered by staff who may answer with a menu of their own: put through after an
+# announcement, without a key (their attempt is `answered`, the call `forwarded`).
+STAFFED_LABELS = frozenset({"switchboard", "gp", "after_hours", "fallback"})
 
 
 class Route(enum.StrEnum):
@@ -165,9 +168,9 @@ def department_chain(
     return chain
 
 
-def without_repeats(targets: Iterable[Target]) -> tuple[Target, ...]:
-    """Keep each number's first place in the chain: nobody is rung twice."""
-    seen: set[str] = set()
+def without_repeats(targets: Iterable[Target], caller_number: str | None = None) -> tuple[Target, ...]:
+    """Keep each number's first place in the chain: nobody is rung twice, nor the caller itself."""
+    seen: set[str] = {caller_number} if caller_number else set()
     kept = []
     for target in targets:
         if target.number not in seen:
@@ -186,11 +189,14 @@ def decide(
     window: timedelta,
     fallback_number: str,
     after_hours_number: str,
+    caller_number: str | None = None,
 ) -> Decision:
     """Return who a call about this patient rings at `now`, in order, and why.
 
     `departments` needs the department of the newest discharge; `shifts` are that
-    department's shifts (others are ignored by the caller's query, not here).
+    department's shifts (others are ignored by the caller's query, not here). The
+    line never rings the caller back to itself (the patient's GP or the after-hours
+    service calling): the caller's own number is left out of the chain.
     """
     newest = newest_discharge(discharges, now)
     department = departments.get(newest.department_code) if newest else None
@@ -201,7 +207,7 @@ def decide(
         return Decision(
             route=Route.RESPONSIBILITY,
             period=period,
-            targets=without_repeats(chain),
+            targets=without_repeats(chain, caller_number),
             department_code=department.code,
             responsibility=responsibility,
             newest_discharge=newest,
@@ -213,7 +219,7 @@ def decide(
     return Decision(
         route=Route.NO_RESPONSIBILITY,
         period=period,
-        targets=without_repeats([first, Target(fallback_number, "fallback")]),
+        targets=without_repeats([first, Target(fallback_number, "fallback")], caller_number),
         department_code=department.code if department else None,
         newest_discharge=newest,
     )

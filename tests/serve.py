@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.values.times import parse_time
-from tests.support import AUTH_TOKEN, FALLBACK, SECRET_KEY
+from tests.support import AFTER_HOURS, AUTH_TOKEN, FALLBACK, PUBLIC_URL, SECRET_KEY
 
 
 def main() -> None:
@@ -24,6 +24,8 @@ def main() -> None:
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "LINJE72_SECRET_KEY": SECRET_KEY,
             "LINJE72_FALLBACK_NUMBER": FALLBACK,
+            "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
+            "LINJE72_PUBLIC_URL": PUBLIC_URL,
             "LINJE72_LOG_LEVEL": "WARNING",
             "CLOCK": lambda: now,
         }

@@ -12,6 +12,8 @@ from app.values.times import parse_time
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 FALLBACK = "+4538640000"
+AFTER_HOURS = "+4570131813"  # the region's after-hours line for professionals (fictional)
+PUBLIC_URL = "http://localhost"
 # The example files the docs describe, kept in the repository.
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
@@ -44,6 +46,8 @@ def app_settings(database_url: str, clock: Clock, instance_path: str, **more: An
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "LINJE72_SECRET_KEY": SECRET_KEY,
         "LINJE72_FALLBACK_NUMBER": FALLBACK,
+        "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
+        "LINJE72_PUBLIC_URL": PUBLIC_URL,
         "CLOCK": clock,
         **more,
     }

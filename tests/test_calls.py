@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.data.models import Contact
 from ivr.simulator import HANGUP, ScriptedPhone, play_call
 from tests import factories as f
-from tests.support import FALLBACK, Clock, twiml
+from tests.support import AFTER_HOURS, FALLBACK, Clock, twiml
 
 NURSE = "+4532501010"
 ANNA, ANNA_LATE, BO, CECILIE = "+4540101001", "+4540101011", "+4540101002", "+4540101003"
@@ -81,11 +81,15 @@ def test_only_a_1_in_the_whisper_connects_and_the_callee_hears_who_calls_about_w
 
     assert trace.rung == [ANNA, ANNA_LATE, DAY_PHONE, CECILIE]
     assert trace.connected_to == CECILIE
-    whisper = " ".join(trace.rings[0].whisper)
-    assert "Hjemmesygeplejen Valby" in whisper
-    assert "Hjertemedicinsk Klinik" in whisper
-    assert "1. januar 1940" in whisper
-    assert "0101401234" not in whisper
+    # Anna pressed 2 and Anne stayed silent: they heard only that a call came on the line.
+    for ring in trace.rings[:2]:
+        assert ring.whisper == ["Et opkald på 72-timers-linjen. Tryk 1 for at tage imod opkaldet."]
+    # Cecilie pressed 1, and only then heard who calls about whom.
+    assert trace.rings[3].whisper == [
+        "Et opkald på 72-timers-linjen. Tryk 1 for at tage imod opkaldet.",
+        "Hjemmesygeplejen Valby ringer om en patient fra Hjertemedicinsk Klinik, født 1. januar 1940. "
+        "I forbindes nu.",
+    ]
     row = contact(session)
     assert dialled(row) == [
         (ANNA, "rejected"),
@@ -122,7 +126,7 @@ def test_a_caller_registered_in_english_hears_english(app: Flask, session: Sessi
     trace = play_call(app, GP, ScriptedPhone(["0101401234", "1"], {ANNA: "1"}))
     assert trace.said[0] == "Welcome to the 72-hour line, Lægehuset Nørrebro."
     assert "born on 1 January 1940" in trace.text
-    assert "Rigshospitalet" in trace.text
+    assert "The department responsible for the patient will be called." in trace.text
     assert trace.connected_to == ANNA
 
 
@@ -151,12 +155,15 @@ def test_three_failed_tries_end_at_the_fallback_number(
     app: Flask, session: Session, keys: list[str | None], route: str, message: str
 ) -> None:
     caller = "+4522334455" if route == "unidentified_caller" else NURSE
-    trace = play_call(app, caller, ScriptedPhone(keys, {FALLBACK: "1"}))
+    # The fallback switchboard answers and never presses a key: it is put through all the same.
+    trace = play_call(app, caller, ScriptedPhone(keys, {FALLBACK: ""}))
     assert message in trace.text
     assert trace.rung == [FALLBACK]
     assert trace.connected_to == FALLBACK
+    assert trace.rings[0].whisper[0].startswith("Et opkald fra 72-timers-linjen fra ")
     row = contact(session)
-    assert (row.route, row.outcome) == (route, "connected")
+    assert (row.route, row.outcome) == (route, "forwarded")
+    assert dialled(row) == [(FALLBACK, "answered")]
     if route != "invalid_patient" or keys[0] != "0101401234":
         assert row.department is None
 
@@ -176,7 +183,51 @@ def test_pressing_2_at_the_read_back_starts_the_patient_afresh_with_three_new_tr
     keys = ["0101401234", "2", "1", "2", "0101401234", "1"]
     trace = play_call(app, NURSE, ScriptedPhone(keys, {ANNA: "1"}))
     assert trace.connected_to == ANNA
-    assert trace.said.count("Indtast patientens CPR-nummer, 10 cifre.") == 2
+    ask = "Indtast patientens CPR-nummer, 10 cifre. Har patienten ikke et CPR-nummer, så tryk 0 og firkant."
+    assert trace.said.count(ask) == 2
+    assert contact(session).patients_read_back == 2
+
+
+@pytest.mark.usefixtures("region")
+def test_a_call_reads_back_at_most_three_patients_and_a_fourth_try_goes_to_the_fallback(
+    app: Flask, session: Session
+) -> None:
+    # Pressing 2 five times: three read-backs, then the switchboard.
+    keys = ["0101401234", "2", "1503521236", "2", "0101401234", "2", "1503521236", "2", "0101401234", "2"]
+    trace = play_call(app, NURSE, ScriptedPhone(keys, {FALLBACK: ""}))
+    assert sum("Patienten er født" in said for said in trace.said) == 3
+    assert "Der kan højst slås tre patienter op i ét opkald." in trace.text
+    assert trace.rung == [FALLBACK]
+    row = contact(session)
+    assert (row.route, row.outcome, row.patients_read_back) == ("invalid_patient", "forwarded", 3)
+
+
+@pytest.mark.usefixtures("region")
+def test_a_patient_without_a_cpr_number_is_forwarded_to_the_fallback_with_0(
+    app: Flask, session: Session
+) -> None:
+    trace = play_call(app, NURSE, ScriptedPhone(["0#"], {FALLBACK: ""}))
+    assert "Patienten har ikke et CPR-nummer." in trace.text
+    assert trace.rung == [FALLBACK]
+    row = contact(session)
+    assert (row.route, row.outcome, row.patient_ref) == ("invalid_patient", "forwarded", None)
+
+
+@pytest.mark.usefixtures("region")
+def test_a_staffed_switchboard_that_answers_and_stays_silent_is_put_through_as_forwarded(
+    app: Flask, session: Session
+) -> None:
+    answers = {ANNA: "", ANNA_LATE: "", DAY_PHONE: "", CECILIE: "", SWITCHBOARD: ""}
+    trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"], answers))
+    assert trace.rung == [ANNA, ANNA_LATE, DAY_PHONE, CECILIE, SWITCHBOARD]
+    assert trace.connected_to == SWITCHBOARD
+    assert trace.rings[-1].whisper == [
+        "Et opkald fra 72-timers-linjen fra Hjemmesygeplejen Valby. Opkaldet stilles igennem nu."
+    ]
+    row = contact(session)
+    assert dialled(row)[-1] == (SWITCHBOARD, "answered")
+    assert [status for _, status in dialled(row)[:4]] == ["rejected"] * 4
+    assert (row.outcome, row.connected_to, row.follow_up) == ("forwarded", SWITCHBOARD, False)
 
 
 @pytest.mark.usefixtures("region")
@@ -184,12 +235,12 @@ def test_pressing_2_at_the_read_back_starts_the_patient_afresh_with_three_new_tr
     ("moment", "cpr", "first", "heard"),
     (
         ("2026-11-24T11:00:00+01:00", "0101401234", GP, "egen læge"),
-        ("2026-11-24T16:00:00+01:00", "0101401234", "1813", "Akuttelefonen 1813"),
-        ("2026-11-23T10:00:00+01:00", "1503521236", "1813", "Akuttelefonen 1813"),
+        ("2026-11-24T16:00:00+01:00", "0101401234", AFTER_HOURS, "vagtlinjen for sundhedsfaglige"),
+        ("2026-11-23T10:00:00+01:00", "1503521236", AFTER_HOURS, "vagtlinjen for sundhedsfaglige"),
     ),
     ids=["expired-gp-hours", "expired-after-gp-hours", "unknown-patient"],
 )
-def test_without_an_active_responsibility_the_call_goes_to_the_gp_or_1813(
+def test_without_an_active_responsibility_the_call_goes_to_the_gp_or_the_after_hours_line(
     app: Flask, session: Session, clock: Clock, moment: str, cpr: str, first: str, heard: str
 ) -> None:
     clock.set(moment)
@@ -234,6 +285,8 @@ def test_consecutive_webhooks_of_one_call_can_be_served_by_different_processes(
                     "TWILIO_AUTH_TOKEN",
                     "LINJE72_SECRET_KEY",
                     "LINJE72_FALLBACK_NUMBER",
+                    "LINJE72_AFTER_HOURS_NUMBER",
+                    "LINJE72_PUBLIC_URL",
                 )
             },
             "CLOCK": clock,
@@ -279,3 +332,35 @@ def test_a_withheld_number_is_asked_for_the_unit_code_and_not_promised_a_callbac
     assert "dit nummer er skjult" in trace.said[-1]
     row = contact(session)
     assert (row.caller_organisation, row.outcome) == ("Kildegården", "unanswered")
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("moment", "caller", "chain"),
+    (
+        ("2026-11-24T11:00:00+01:00", GP, [FALLBACK]),
+        ("2026-11-24T16:00:00+01:00", AFTER_HOURS, [FALLBACK]),
+    ),
+    ids=["the-gp-in-gp-hours", "the-after-hours-line"],
+)
+def test_the_line_never_rings_the_caller_back_to_itself(
+    app: Flask, session: Session, clock: Clock, moment: str, caller: str, chain: list[str]
+) -> None:
+    f.caller(session, phone=AFTER_HOURS, code="4799", organisation="Akuttelefonen", kind="acute_1813")
+    session.commit()
+    clock.set(moment)
+    keys = ["0101401234", "1"]  # the responsibility expired on the 24th at 10:30
+    trace = play_call(app, caller, ScriptedPhone(keys, {FALLBACK: ""}))
+    assert trace.rung == chain
+    assert contact(session).route == "no_responsibility"
+
+
+@pytest.mark.usefixtures("region")
+def test_a_cpr_number_that_matches_no_discharge_is_kept_only_as_its_pseudonym(
+    app: Flask, session: Session
+) -> None:
+    play_call(app, NURSE, ScriptedPhone(["1503521236", "1"]))
+    row = contact(session)
+    assert row.patient_ref is not None and row.patient_ref.startswith("P-")
+    assert row.patient_cpr_encrypted is None
+    assert row.discharge is None

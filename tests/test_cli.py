@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from app.data.models import Contact
 from app.services.export import contact_record
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
-from tests.support import AUTH_TOKEN, FALLBACK, SECRET_KEY, Clock
+from tests.support import AFTER_HOURS, AUTH_TOKEN, FALLBACK, PUBLIC_URL, SECRET_KEY, Clock
 
 
 @pytest.fixture
@@ -131,46 +132,43 @@ def test_export_refuses_a_time_that_does_not_exist(runner: FlaskCliRunner) -> No
     assert "does not exist" in result.output
 
 
+VALID_SETTINGS = {
+    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    "LINJE72_SECRET_KEY": SECRET_KEY,
+    "LINJE72_PUBLIC_URL": "https://linje72.example.dk",
+    "LINJE72_FALLBACK_NUMBER": FALLBACK,
+    "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
+}
+
+
 @pytest.mark.parametrize(
-    ("missing", "settings"),
+    ("name", "value", "message"),
     (
-        ("TWILIO_AUTH_TOKEN", {"LINJE72_SECRET_KEY": SECRET_KEY, "LINJE72_FALLBACK_NUMBER": FALLBACK}),
-        ("LINJE72_SECRET_KEY", {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LINJE72_FALLBACK_NUMBER": FALLBACK}),
-        ("LINJE72_FALLBACK_NUMBER", {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LINJE72_SECRET_KEY": SECRET_KEY}),
-        (
-            "LINJE72_SECRET_KEY",
-            {
-                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "LINJE72_SECRET_KEY": "short",
-                "LINJE72_FALLBACK_NUMBER": FALLBACK,
-            },
-        ),
-        (
-            "LINJE72_FALLBACK_NUMBER",
-            {
-                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "LINJE72_SECRET_KEY": SECRET_KEY,
-                "LINJE72_FALLBACK_NUMBER": "12",
-            },
-        ),
-        (
-            "LINJE72_RESPONSIBILITY_HOURS",
-            {
-                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "LINJE72_SECRET_KEY": SECRET_KEY,
-                "LINJE72_FALLBACK_NUMBER": FALLBACK,
-                "LINJE72_RESPONSIBILITY_HOURS": "-1",
-            },
-        ),
+        ("TWILIO_AUTH_TOKEN", None, "TWILIO_AUTH_TOKEN is not set"),
+        ("LINJE72_SECRET_KEY", None, "LINJE72_SECRET_KEY is not set"),
+        ("LINJE72_SECRET_KEY", "short", "LINJE72_SECRET_KEY must be at least 32 characters"),
+        ("LINJE72_PUBLIC_URL", None, "LINJE72_PUBLIC_URL is not set"),
+        ("LINJE72_PUBLIC_URL", "linje72.example.dk", "LINJE72_PUBLIC_URL must be the base URL"),
+        ("LINJE72_PUBLIC_URL", "https://linje72.example.dk/?x=1", "must not carry a query"),
+        ("LINJE72_FALLBACK_NUMBER", None, "LINJE72_FALLBACK_NUMBER is not set"),
+        ("LINJE72_FALLBACK_NUMBER", "12", "LINJE72_FALLBACK_NUMBER: not a phone number"),
+        ("LINJE72_AFTER_HOURS_NUMBER", None, "LINJE72_AFTER_HOURS_NUMBER is not set"),
+        ("LINJE72_AFTER_HOURS_NUMBER", "1813", "must be a full number for professionals, not the short"),
+        ("LINJE72_RESPONSIBILITY_HOURS", "-1", "LINJE72_RESPONSIBILITY_HOURS: must be a positive"),
+        ("LINJE72_WEBHOOK_DEADLINE", "30", "LINJE72_WEBHOOK_DEADLINE: must be between 1 and 5 seconds"),
     ),
 )
 def test_a_missing_or_bad_setting_stops_the_start_naming_it(
-    monkeypatch: pytest.MonkeyPatch, missing: str, settings: dict[str, str]
+    instance_path: str, name: str, value: str | None, message: str
 ) -> None:
-    for name in ("TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY", "LINJE72_FALLBACK_NUMBER"):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(ConfigError, match=missing):
+    settings: dict[str, object] = {**VALID_SETTINGS, name: value, "INSTANCE_PATH": instance_path}
+    with pytest.raises(ConfigError, match=re.escape(message)):
         create_app({"DATABASE_URL": "sqlite://", **settings})
+
+
+def test_the_valid_settings_start(instance_path: str) -> None:
+    app = create_app({"DATABASE_URL": "sqlite://", **VALID_SETTINGS, "INSTANCE_PATH": instance_path})
+    assert app.config["POLICY"].after_hours_number == AFTER_HOURS
 
 
 def test_the_linje72_command_names_a_missing_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,6 +188,8 @@ def test_call_on_the_terminal_plays_the_prompts_and_shows_where_the_call_went(
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
     monkeypatch.setenv("LINJE72_SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("LINJE72_FALLBACK_NUMBER", FALLBACK)
+    monkeypatch.setenv("LINJE72_AFTER_HOURS_NUMBER", AFTER_HOURS)
+    monkeypatch.setenv("LINJE72_PUBLIC_URL", PUBLIC_URL)
     keys = "\n".join(["0101401234", "1", "n", "a", "1", ""]) + "\n"
     result = CliRunner().invoke(
         cli, ["call", "--from", "+45 32 50 10 10", "--at", "2026-11-23 22:00"], input=keys
@@ -199,7 +199,8 @@ def test_call_on_the_terminal_plays_the_prompts_and_shows_where_the_call_went(
     assert "Velkommen til 72-timers-linjen, Hjemmesygeplejen Valby." in out
     assert "RING +4540101002" in out
     assert "RING +4531102009" in out
-    assert "WHISPER to +4531102009: 72-timers-linjen. Hjemmesygeplejen Valby ringer" in out
+    assert "WHISPER to +4531102009: Et opkald på 72-timers-linjen. Tryk 1" in out
+    assert "WHISPER to +4531102009: Hjemmesygeplejen Valby ringer om en patient" in out
     assert "CONNECTED to +4531102009" in out
     assert '"outcome": "connected"' in out
     assert '"period": "oncall"' in out
@@ -237,6 +238,8 @@ def _settings_file(path: Path, database_url: str, **more: str) -> Path:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "LINJE72_SECRET_KEY": SECRET_KEY,
         "LINJE72_FALLBACK_NUMBER": FALLBACK,
+        "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
+        "LINJE72_PUBLIC_URL": PUBLIC_URL,
         **more,
     }
     path.write_text("# a deployment's settings\n" + "".join(f"{k}={v}\n" for k, v in lines.items()))
@@ -297,7 +300,12 @@ def test_the_demo_keeps_its_settings_private_and_stable(
 ) -> None:
     instance = tmp_path / "instance"
     monkeypatch.setenv("LINJE72_FALLBACK_NUMBER", FALLBACK)  # given by the environment: not written
-    assert ensure_demo_settings(instance) == ["TWILIO_AUTH_TOKEN", "LINJE72_SECRET_KEY"]
+    assert ensure_demo_settings(instance) == [
+        "TWILIO_AUTH_TOKEN",
+        "LINJE72_SECRET_KEY",
+        "LINJE72_AFTER_HOURS_NUMBER",
+        "LINJE72_PUBLIC_URL",
+    ]
     path = instance / "linje72.env"
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

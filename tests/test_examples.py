@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from ivr.simulator import ScriptedPhone, play_call
-from tests.support import EXAMPLES, FALLBACK, Clock
+from tests.support import AFTER_HOURS, EXAMPLES, FALLBACK, Clock
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_init_db_is_safe_to_run_again(runner: FlaskCliRunner) -> None:
         ("2026-11-23T15:45:00+01:00", "1503521236", ["+4540102002", "+4531200000", FALLBACK]),
         # NOH-MED's window was extended to 24 November 09:00.
         ("2026-11-23T12:00:00+01:00", "2812449871", ["+4531304001", "+4531300000", FALLBACK]),
-        ("2026-11-24T09:00:00+01:00", "2812449871", ["1813", FALLBACK]),
+        ("2026-11-24T09:00:00+01:00", "2812449871", [AFTER_HOURS, FALLBACK]),
         # RH-KARD's patient: 72 hours after 21 November 10:30 the GP takes over.
         ("2026-11-24T11:00:00+01:00", "0101401234", ["+4532501040", FALLBACK]),
     ),

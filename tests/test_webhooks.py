@@ -93,7 +93,7 @@ def test_an_error_inside_a_step_ends_in_a_spoken_message_and_the_fallback_number
     assert trace.connected_to == FALLBACK
     row = session.scalars(select(Contact)).one()
     assert row.error == "error in step patient"
-    assert (row.route, row.outcome) == ("invalid_patient", "connected")
+    assert (row.route, row.outcome) == ("invalid_patient", "forwarded")
     assert "RuntimeError" in caplog.text
     assert "0101401234" not in caplog.text
 

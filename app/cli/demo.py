@@ -28,6 +28,9 @@ DEMO_SETTINGS: dict[str, Callable[[], str]] = {
     "TWILIO_AUTH_TOKEN": lambda: secrets.token_hex(16),
     "LINJE72_SECRET_KEY": lambda: secrets.token_urlsafe(48),
     "LINJE72_FALLBACK_NUMBER": lambda: "+4538383838",
+    # The demo's after-hours line is the number its acute-line caller rings from.
+    "LINJE72_AFTER_HOURS_NUMBER": lambda: "+4538681813",
+    "LINJE72_PUBLIC_URL": lambda: "http://127.0.0.1:5000",
 }
 # Settings an earlier version of the demo kept, taken over so its database stays readable.
 OLD_DEMO_SETTINGS = "demo-settings.json"

@@ -121,6 +121,7 @@ class Contact(Base):
     # The flow's place: which question is open and how many tries it has used.
     step: Mapped[str] = mapped_column(String(20), default="caller")
     tries: Mapped[int] = mapped_column(default=0)
+    patients_read_back: Mapped[int] = mapped_column(default=0)
     patient_ref: Mapped[str | None] = mapped_column(String(24))
     patient_cpr_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     patient_born: Mapped[date | None] = mapped_column(Date)
@@ -161,7 +162,8 @@ class DialAttempt(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # None while ringing; then accepted, rejected, no-answer, busy or failed.
+    # None while ringing; then accepted (pressed 1), answered (a staffed line put through),
+    # rejected, no-answer, busy or failed.
     status: Mapped[str | None] = mapped_column(String(10))
 
     contact: Mapped[Contact] = relationship(back_populates="attempts")

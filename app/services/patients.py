@@ -25,9 +25,18 @@ class PatientDecision:
 
 
 def decide_for_patient(
-    session: Session, policy: Policy, vault: CprVault, number: str, now: datetime
+    session: Session,
+    policy: Policy,
+    vault: CprVault,
+    number: str,
+    now: datetime,
+    caller_number: str | None = None,
 ) -> PatientDecision:
-    """Return where a call about the patient with CPR `number` goes at `now`, and why."""
+    """Return where a call about the patient with CPR `number` goes at `now`, and why.
+
+    `caller_number` (E.164) is never part of the chain: the line does not ring the
+    caller back to itself.
+    """
     rows = queries.discharges_of(session, vault.lookup_key(number))
     infos = [queries.discharge_info(row) for row in rows]
     newest = newest_discharge(infos, now)
@@ -43,5 +52,6 @@ def decide_for_patient(
         window=policy.window,
         fallback_number=policy.fallback_number,
         after_hours_number=policy.after_hours_number,
+        caller_number=caller_number,
     )
     return PatientDecision(decision, newest_row, newest_row.department if newest_row else None)
