@@ -171,8 +171,8 @@ class CallFlow:
     def dial_result(self, call_sid: str, attempt_id: int, dial_status: str) -> Reply:
         """Record how a ring ended and ring the next target, or end a connected call."""
         contact = self._load(call_sid)
-        attempt = self._attempt(attempt_id)
-        if contact is None or attempt is None or attempt.contact_id != contact.id:
+        attempt = self._attempt(attempt_id, call_sid)
+        if contact is None or attempt is None:
             return self._unknown_call(call_sid, None)
         if attempt.status in CONNECTED_STATUSES:
             contact.step = "ended"
@@ -195,9 +195,9 @@ class CallFlow:
 
     # --- the callee's side (the whisper) -------------------------------------
 
-    def whisper(self, attempt_id: int) -> Reply:
+    def whisper(self, attempt_id: int, parent_sid: str) -> Reply:
         """The callee answered: a staffed line is put through; anyone else must press 1 first."""
-        attempt = self._attempt(attempt_id)
+        attempt = self._attempt(attempt_id, parent_sid)
         if attempt is None or attempt.status is not None:
             return Reply("da")
         contact = attempt.contact
@@ -221,9 +221,9 @@ class CallFlow:
             Ask("whisper_answer", digits=1, finish_on_key="", timeout=6, attempt_id=attempt.id),
         )
 
-    def whisper_answer(self, attempt_id: int, digits: str) -> Reply:
+    def whisper_answer(self, attempt_id: int, parent_sid: str, digits: str) -> Reply:
         """Connect on 1; any other key or silence sends the caller on down the chain."""
-        attempt = self._attempt(attempt_id)
+        attempt = self._attempt(attempt_id, parent_sid)
         if attempt is None or attempt.status is not None:
             return Reply("da")
         contact = attempt.contact
@@ -276,8 +276,12 @@ class CallFlow:
     def _load(self, call_sid: str) -> Contact | None:
         return contacts.find_contact(self.session, call_sid)
 
-    def _attempt(self, attempt_id: int) -> DialAttempt | None:
-        return contacts.find_attempt(self.session, attempt_id)
+    def _attempt(self, attempt_id: int, call_sid: str) -> DialAttempt | None:
+        """Return the attempt when it belongs to the call `call_sid` (else None: the leg hangs up)."""
+        attempt = contacts.find_attempt(self.session, attempt_id)
+        if attempt is None or attempt.contact.call_sid != call_sid:
+            return None
+        return attempt
 
     def _new_contact(self, call_sid: str, from_number: str | None, *, test_call: bool = False) -> Contact:
         period = self.policy.calendar.period(self.now)

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Request
 from twilio.request_validator import RequestValidator
 
 
-def signed_url(request: Request, public_url: str | None) -> str:
-    """Return the URL the provider signed: the public base URL behind a proxy, else our own."""
-    if not public_url:
-        return request.url
+def signed_url(request: Request, public_url: str) -> str:
+    """Return the URL the provider signed: the public base URL and the path under it.
+
+    Never the request's own Host header: a request signed for another host on the same
+    provider account must not be accepted here.
+    """
     query = request.query_string.decode("latin-1")
     return public_url.rstrip("/") + request.path + (f"?{query}" if query else "")
 
 
-def is_signed(request: Request, auth_token: str, public_url: str | None) -> bool:
-    """Return whether the X-Twilio-Signature header matches the URL and form fields."""
+def is_signed(request: Request, auth_tokens: Sequence[str], public_url: str) -> bool:
+    """Return whether X-Twilio-Signature matches the URL and form fields under one of the tokens.
+
+    Two tokens while the account's token is rotated: the new one and the old one.
+    """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    validator = RequestValidator(auth_token)
-    return bool(validator.validate(signed_url(request, public_url), request.form, signature))
+    url = signed_url(request, public_url)
+    return any(RequestValidator(token).validate(url, request.form, signature) for token in auth_tokens)

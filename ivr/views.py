@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -19,16 +21,40 @@ from ivr.twiml import render
 
 bp = Blueprint("ivr", __name__, url_prefix="/voice")
 TEST_CALL_FIELD = "Linje72TestCall"
+# The provider's webhook bodies are a few hundred bytes; anything larger is refused unread.
+MAX_BODY = 64 * 1024
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 log = logging.getLogger("linje72.ivr")
+# Refused signatures are counted (and logged), never stored one by one: a flood of them
+# must not fill the database.
+refused_signatures = itertools.count(1)
 
 
 @bp.before_request
-def check_signature() -> None:
-    """Refuse (403) any request the provider did not sign; nothing is read or stored."""
+def guard() -> Response | None:
+    """Refuse an oversized body (413) or a request the provider did not sign (403), reading nothing.
+
+    The fallback URL alone answers without a valid signature: it touches no data and
+    reveals only the fallback number, and a wrong public URL or token must not cut the
+    last path to a human.
+    """
+    if request.content_length is None or request.content_length > MAX_BODY:
+        if request.endpoint == "ivr.fallback":
+            return _twiml(_emergency_twiml())
+        abort(413 if request.content_length else 411, description="The body is missing or too large.")
+    request.max_content_length = MAX_BODY
+    if request.endpoint == "ivr.fallback":
+        return None
     config = current_app.config
-    if not is_signed(request, config["TWILIO_AUTH_TOKEN"], config["LINJE72_PUBLIC_URL"]):
-        log.warning("refused an unsigned or wrongly signed request to %s", request.path)
+    tokens = [config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_AUTH_TOKEN_SECONDARY")]
+    if not is_signed(request, [token for token in tokens if token], config["LINJE72_PUBLIC_URL"]):
+        log.warning(
+            "refused request %d without a valid signature, to %s", next(refused_signatures), request.path
+        )
         abort(403, description="The request does not carry a valid provider signature.")
+    if not CALL_SID.fullmatch(request.form.get("CallSid", "")):
+        abort(400, description="CallSid is missing or not a call's id.")
+    return None
 
 
 @bp.post("/incoming")
@@ -62,12 +88,14 @@ def dial_result() -> Response:
 
 @bp.post("/whisper")
 def whisper() -> Response:
-    return _run("whisper", lambda flow: flow.whisper(_attempt()), callee=True)
+    attempt, parent = _attempt(), _parent_sid()
+    return _run("whisper", lambda flow: flow.whisper(attempt, parent), callee=True)
 
 
 @bp.post("/whisper-answer")
 def whisper_answer() -> Response:
-    return _run("whisper_answer", lambda flow: flow.whisper_answer(_attempt(), _digits()), callee=True)
+    attempt, parent = _attempt(), _parent_sid()
+    return _run("whisper_answer", lambda flow: flow.whisper_answer(attempt, parent, _digits()), callee=True)
 
 
 @bp.post("/status")
@@ -130,9 +158,9 @@ def _flow(session: Any) -> CallFlow:
 
 
 def _url_for(step: str, **params: Any) -> str:
-    public_url = current_app.config["LINJE72_PUBLIC_URL"]
-    path = url_for(f"ivr.{step}", **params)
-    return public_url.rstrip("/") + path if public_url else path
+    """Return a step's absolute URL under the public URL (which includes any mount prefix)."""
+    path = url_for(f"ivr.{step}", **params).removeprefix(request.script_root)
+    return current_app.config["LINJE72_PUBLIC_URL"].rstrip("/") + path
 
 
 def _twiml(body: str) -> Response:
@@ -140,7 +168,7 @@ def _twiml(body: str) -> Response:
 
 
 def _sid() -> str:
-    return request.form.get("CallSid", "")[:64]
+    return request.form.get("CallSid", "")
 
 
 def _from() -> str | None:
@@ -152,4 +180,15 @@ def _digits() -> str:
 
 
 def _attempt() -> int:
-    return int(request.args.get("attempt", "0"))
+    value = request.args.get("attempt", "")
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+        abort(400, description="attempt must be a number.")
+    return int(value)
+
+
+def _parent_sid() -> str:
+    """The caller's CallSid on a callee leg: the attempt must belong to that call."""
+    parent = request.form.get("ParentCallSid", "")
+    if not CALL_SID.fullmatch(parent):
+        abort(400, description="ParentCallSid is missing or not a call's id.")
+    return parent

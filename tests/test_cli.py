@@ -28,6 +28,8 @@ from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
 from tests.support import AFTER_HOURS, AUTH_TOKEN, FALLBACK, PUBLIC_URL, SECRET_KEY, Clock
 
+SID_FIRST, SID_SECOND = "CA" + "a" * 32, "CA" + "b" * 32
+
 
 @pytest.fixture
 def region(app: Flask, session: Session) -> None:
@@ -90,13 +92,13 @@ def test_contacts_export_gives_one_object_per_call_oldest_first(
 ) -> None:
     clock.set("2026-11-23T10:01:02+01:00")
     play_call(
-        app, "+4532501010", ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"}), call_sid="CA-first"
+        app, "+4532501010", ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"}), call_sid=SID_FIRST
     )
     clock.set("2026-11-23T22:00:00+01:00")
-    play_call(app, "+4522334455", ScriptedPhone(["1#", "2#", "3#"]), call_sid="CA-second")
+    play_call(app, "+4522334455", ScriptedPhone(["1#", "2#", "3#"]), call_sid=SID_SECOND)
 
     exported = json.loads(runner.invoke(args=["contacts", "export"]).output)
-    assert [c["call_sid"] for c in exported] == ["CA-first", "CA-second"]
+    assert [c["call_sid"] for c in exported] == [SID_FIRST, SID_SECOND]
     first, second = exported
     assert first["started_at"] == "2026-11-23T10:01:02+01:00"
     assert (first["caller_number"], first["caller_organisation"]) == ("+4532501010", "Hjemmesygeplejen Valby")
@@ -118,7 +120,7 @@ def test_contacts_export_gives_one_object_per_call_oldest_first(
     )
 
     since = json.loads(runner.invoke(args=["contacts", "export", "--since", "2026-11-23T12:00"]).output)
-    assert [c["call_sid"] for c in since] == ["CA-second"]
+    assert [c["call_sid"] for c in since] == [SID_SECOND]
     rows = list(
         csv.DictReader(io.StringIO(runner.invoke(args=["contacts", "export", "--format", "csv"]).output))
     )

@@ -36,7 +36,7 @@ def test_thirty_simultaneous_calls_each_get_their_own_chain_and_contact(app: Fla
         cpr = "0101401234" if n % 2 == 0 else "1503521236"
         accepts = {"+4531102001": "1"} if n % 2 == 0 else {"+4531203001": "1"}
         trace = play_call(
-            app, f"+45325020{n:02d}", ScriptedPhone([cpr, "1"], accepts), call_sid=f"CA-{n:02d}"
+            app, f"+45325020{n:02d}", ScriptedPhone([cpr, "1"], accepts), call_sid=f"CA{n:032x}"
         )
         return n, trace.connected_to, trace.rung
 

@@ -25,7 +25,7 @@ def test_a_call_whose_end_never_arrived_is_closed_as_abandoned_after_two_hours(
     f.caller(session)
     session.commit()
     provider = Provider([app.test_client()], AUTH_TOKEN)
-    form = {"CallSid": "CA-lost", "From": "+4532501010", "To": "+4570207272"}
+    form = {"CallSid": "CA" + "5" * 32, "From": "+4532501010", "To": "+4570207272"}
     assert provider.post("/voice/incoming", form)[0] == 200
 
     assert close_stale_calls(session, clock.now + timedelta(minutes=30)) == 0
@@ -38,7 +38,9 @@ def test_a_call_whose_end_never_arrived_is_closed_as_abandoned_after_two_hours(
 
 def test_run_job_uses_the_apps_clock_and_commits(app: Flask, session: Session, clock: Clock) -> None:
     session.add(
-        Contact(call_sid="CA-old", started_at=clock.now, updated_at=clock.now, caller_number="", targets=[])
+        Contact(
+            call_sid="CA" + "6" * 32, started_at=clock.now, updated_at=clock.now, caller_number="", targets=[]
+        )
     )
     session.commit()
     clock.set(local_iso(clock.now + timedelta(hours=5)))

@@ -58,7 +58,9 @@ def test_webhooks_of_calls_in_parallel_alternate_between_two_processes(
     def call(n: int) -> str | None:
         phone = ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"})
         clients = servers if n % 2 else list(reversed(servers))
-        trace = play_call(app, f"+45325020{n:02d}", phone, call_sid=f"CA-p{n}", clients=list(clients))
+        trace = play_call(
+            app, f"+45325020{n:02d}", phone, call_sid=f"CA{n + 1000:032x}", clients=list(clients)
+        )
         return trace.connected_to
 
     with ThreadPoolExecutor(max_workers=10) as pool:

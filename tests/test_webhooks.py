@@ -5,19 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
 
 from app import create_app
-from app.data.models import Contact
+from app.data.models import Contact, DialAttempt
 from ivr.flow import CallFlow
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
-from tests.support import AUTH_TOKEN, FALLBACK, Clock, actions, app_settings, spoken, twiml
+from tests.support import AUTH_TOKEN, FALLBACK, PUBLIC_URL, Clock, actions, app_settings, spoken, twiml
 
 NURSE = "+4532501010"
 FORM = {"CallSid": "CA" + "1" * 32, "From": NURSE, "To": "+4570207272", "CallStatus": "ringing"}
@@ -52,7 +55,7 @@ def count_contacts(session: Session) -> int:
     ),
     ids=lambda value: value if isinstance(value, str) else "",
 )
-@pytest.mark.parametrize("path", ["/voice/incoming", "/voice/patient", "/voice/status", "/voice/fallback"])
+@pytest.mark.parametrize("path", ["/voice/incoming", "/voice/patient", "/voice/status", "/voice/dial-result"])
 def test_a_request_without_a_valid_signature_is_refused_and_changes_nothing(
     app: Flask, session: Session, path: str, headers: dict[str, str], why: str
 ) -> None:
@@ -208,3 +211,128 @@ def test_each_webhook_makes_the_same_few_queries_however_much_is_stored(app: Fla
     large = queries_per_webhook()
     assert large == small
     assert max(small) <= 12
+
+
+def post_signed(client: FlaskClient, path: str, form: dict[str, str], **kwargs: Any) -> TestResponse:
+    url = PUBLIC_URL + path
+    return client.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form)}, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    ({}, {"X-Twilio-Signature": "bm90LWEtc2lnbmF0dXJl"}, {"X-Twilio-Signature": sign("http://x/y", FORM)}),
+    ids=["unsigned", "made-up", "wrong-url"],
+)
+def test_the_fallback_url_answers_without_a_valid_signature_and_stores_nothing(
+    app: Flask, session: Session, headers: dict[str, str]
+) -> None:
+    response = app.test_client().post("/voice/fallback", data=FORM, headers=headers)
+    root = twiml(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert root.findtext("Dial") == FALLBACK
+    assert count_contacts(session) == 0
+
+
+def test_a_request_signed_for_another_host_is_refused(app: Flask, session: Session) -> None:
+    # Same provider account, another service's URL: the Host header must not decide what was signed.
+    url = "https://other-service.example/voice/incoming"
+    client = app.test_client()
+    response = client.post(url, data=FORM, headers={"X-Twilio-Signature": sign(url, FORM)})
+    assert response.status_code == 403
+    assert count_contacts(session) == 0
+
+
+def test_a_secondary_token_is_accepted_while_the_token_is_rotated(
+    database_url: str, clock: Clock, instance_path: str, session: Session
+) -> None:
+    app = create_app(
+        app_settings(database_url, clock, instance_path, TWILIO_AUTH_TOKEN_SECONDARY="new-token")
+    )
+    url = PUBLIC_URL + "/voice/incoming"
+    client = app.test_client()
+    for token, status in (("new-token", 200), (AUTH_TOKEN, 200), ("third-token", 403)):
+        form = {**FORM, "CallSid": "CA" + token.encode().hex()[:32].ljust(32, "0")}
+        response = client.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form, token)})
+        assert response.status_code == status, token
+    app.extensions["linje72.engine"].dispose()
+
+
+def test_a_body_of_10_mib_is_refused_before_it_is_read(app: Flask, session: Session) -> None:
+    form = {**FORM, "Padding": "x" * (10 * 1024 * 1024)}
+    response = post_signed(app.test_client(), "/voice/incoming", form)
+    assert response.status_code == 413
+    assert count_contacts(session) == 0
+
+
+@pytest.mark.parametrize(
+    "call_sid",
+    ["", "CA-short", "CA" + "g" * 32, "CA" + "1" * 40],
+    ids=["missing", "short", "not-hex", "long"],
+)
+def test_a_missing_or_malformed_call_sid_is_refused_and_stores_nothing(
+    app: Flask, session: Session, call_sid: str
+) -> None:
+    form = {key: value for key, value in FORM.items() if key != "CallSid"}
+    if call_sid:
+        form["CallSid"] = call_sid
+    client = app.test_client()
+    for path in ("/voice/incoming", "/voice/incoming", "/voice/status"):
+        assert post_signed(client, path, form).status_code == 400
+    assert count_contacts(session) == 0
+
+
+@pytest.mark.usefixtures("region")
+def test_a_callee_leg_must_belong_to_the_call_it_was_dialled_for(app: Flask, session: Session) -> None:
+    client = app.test_client()
+    assert post_signed(client, "/voice/incoming", FORM).status_code == 200
+    assert post_signed(client, "/voice/patient", {**FORM, "Digits": "0101401234"}).status_code == 200
+    assert post_signed(client, "/voice/confirm", {**FORM, "Digits": "1"}).status_code == 200
+    attempt = session.scalars(select(DialAttempt)).one()
+    leg = {"CallSid": "CA" + "2" * 32, "From": NURSE, "To": attempt.number}
+    assert (
+        post_signed(
+            client, "/voice/whisper-answer?attempt=x1", {**leg, "ParentCallSid": FORM["CallSid"]}
+        ).status_code
+        == 400
+    )
+    assert post_signed(client, f"/voice/whisper-answer?attempt={attempt.id}", leg).status_code == 400
+
+    # A leg that names another call as its parent cannot accept this call's attempt.
+    other = {**leg, "ParentCallSid": "CA" + "3" * 32, "Digits": "1"}
+    response = post_signed(client, f"/voice/whisper-answer?attempt={attempt.id}", other)
+    assert twiml(response.get_data(as_text=True)).find("Hangup") is not None
+    session.expire_all()
+    row = session.scalars(select(Contact)).one()
+    assert (row.outcome, row.attempts[0].status) == (None, None)
+
+
+def test_action_urls_stay_under_the_public_url_with_a_mount_prefix(
+    database_url: str, clock: Clock, instance_path: str, session: Session
+) -> None:
+    public = "https://hospital.example/linje72"
+    app = create_app(app_settings(database_url, clock, instance_path, LINJE72_PUBLIC_URL=public))
+    url = public + "/voice/incoming"
+    response = app.test_client().post(
+        "/voice/incoming",
+        data=FORM,
+        headers={"X-Twilio-Signature": sign(url, FORM)},
+        environ_base={"SCRIPT_NAME": "/linje72"},
+    )
+    assert response.status_code == 200
+    next_urls = actions(twiml(response.get_data(as_text=True)))
+    assert next_urls and all(
+        u.startswith(public + "/voice/") and "/linje72/linje72" not in u for u in next_urls
+    )
+    app.extensions["linje72.engine"].dispose()
+
+
+def test_refused_signatures_are_counted_in_the_log_and_not_stored(
+    app: Flask, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/voice/incoming", data=FORM).status_code == 403
+    refusals = [r.getMessage() for r in caplog.records if "without a valid signature" in r.getMessage()]
+    counts = [int(message.split()[2]) for message in refusals]
+    assert len(counts) == 3 and counts == sorted(counts) and counts[-1] - counts[0] == 2
+    assert count_contacts(session) == 0
