@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import re
@@ -10,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.data.db import session_scope
 from app.logs import redact
+from app.services import contacts
 from ivr.flow import CallFlow, Reply
 from ivr.prompts import LANGUAGE_CODES, say
 from ivr.security import is_signed
@@ -118,18 +121,54 @@ def fallback() -> Response:
 
 
 def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -> Response:
-    """Run one step in its own transaction; an error anywhere ends at the fallback number."""
-    try:
-        with session_scope(write=True) as session:
-            reply = run(_flow(session))
-    except Exception:
-        log.error("step %s failed for call %s:\n%s", step, _sid(), redact(traceback.format_exc()))
-        if callee:
-            # The callee's leg: hang it up so the caller's chain goes on to the next target.
-            return _twiml(str(VoiceResponse().hangup()))
-        return _twiml(_fail_safe(step))
-    log.info("call %s step %s%s", _sid(), step, f" {reply.log}" if reply.log else "")
-    return _twiml(render(reply, _url_for, current_app.config["POLICY"].voices))
+    """Run one step in its own transaction; an error anywhere ends at the fallback number.
+
+    A request the provider repeats gets the answer it got before, and changes nothing.
+    Two simultaneous first webhooks of one call: the second waits for the first to store
+    the call, then is answered as a repeat (one retry, on the unique call id).
+    """
+    fingerprint = _fingerprint()
+    owner = _parent_sid() if callee else _sid()
+    failure = ""
+    for retry in (False, True):
+        try:
+            with session_scope(write=True) as session:
+                contact = contacts.find_contact(session, owner)
+                repeated = contacts.recorded_reply(contact, fingerprint) if contact else None
+                if repeated is not None:
+                    log.info("call %s step %s repeated: answered as before", _sid(), step)
+                    return _twiml(repeated)
+                reply = run(_flow(session))
+                contact = contacts.find_contact(session, owner)
+                turn = contacts.next_turn(contact) if contact is not None and not callee else None
+                answer = render(reply, _url_maker(turn), current_app.config["POLICY"].voices)
+                if contact is not None:
+                    contacts.record_reply(contact, fingerprint, answer)
+            log.info("call %s step %s%s", _sid(), step, f" {reply.log}" if reply.log else "")
+            return _twiml(answer)
+        except IntegrityError:
+            failure = traceback.format_exc()
+            if retry:
+                break
+            log.info("call %s step %s met a simultaneous request; trying once more", _sid(), step)
+        except Exception:
+            failure = traceback.format_exc()
+            break
+    log.error("step %s failed for call %s:\n%s", step, _sid(), redact(failure))
+    if callee:
+        # The callee's leg: hang it up so the caller's chain goes on to the next target.
+        return _twiml(str(VoiceResponse().hangup()))
+    return _twiml(_fail_safe(step))
+
+
+def _fingerprint() -> str:
+    """Return what identifies a request: the provider's idempotency token, else its whole content."""
+    token = request.headers.get("I-Twilio-Idempotency-Token")
+    if token:
+        return "token:" + token[:200]
+    content = request.path + "?" + request.query_string.decode("latin-1") + "\n"
+    content += "\n".join(f"{key}={value}" for key, value in sorted(request.form.items(multi=True)))
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _fail_safe(step: str) -> str:
@@ -161,6 +200,13 @@ def _url_for(step: str, **params: Any) -> str:
     """Return a step's absolute URL under the public URL (which includes any mount prefix)."""
     path = url_for(f"ivr.{step}", **params).removeprefix(request.script_root)
     return current_app.config["LINJE72_PUBLIC_URL"].rstrip("/") + path
+
+
+def _url_maker(turn: int | None) -> Callable[..., str]:
+    """Return a URL builder whose URLs carry the caller leg's turn (`t`), when there is one."""
+    if turn is None:
+        return _url_for
+    return lambda step, **params: _url_for(step, **params, t=turn)
 
 
 def _twiml(body: str) -> Response:

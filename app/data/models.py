@@ -122,6 +122,12 @@ class Contact(Base):
     step: Mapped[str] = mapped_column(String(20), default="caller")
     tries: Mapped[int] = mapped_column(default=0)
     patients_read_back: Mapped[int] = mapped_column(default=0)
+    # The answers given so far, by request fingerprint: a webhook the provider repeats gets
+    # the same answer and changes nothing. Emptied when the call ends.
+    replies: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # How many answers the caller's leg has had; each answer's action URLs carry it, so a
+    # repeated request is told apart from a new one with the same fields (a second silence).
+    turn: Mapped[int] = mapped_column(default=0)
     patient_ref: Mapped[str | None] = mapped_column(String(24))
     patient_cpr_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     patient_born: Mapped[date | None] = mapped_column(Date)

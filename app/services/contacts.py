@@ -54,6 +54,7 @@ def open_contact(
         period=period.value,
         targets=[],
         test_call=test_call,
+        replies={},
     )
     session.add(contact)
     session.flush()
@@ -67,8 +68,26 @@ def route_so_far(contact: Contact) -> Route:
     return Route.UNIDENTIFIED_CALLER if contact.step == "caller" else Route.INVALID_PATIENT
 
 
+def recorded_reply(contact: Contact, fingerprint: str) -> str | None:
+    """Return the answer already given to this request of the call, if it was made before."""
+    return (contact.replies or {}).get(fingerprint)
+
+
+def next_turn(contact: Contact) -> int:
+    """Count one more answer on the caller's leg and return its number."""
+    contact.turn = (contact.turn or 0) + 1
+    return contact.turn
+
+
+def record_reply(contact: Contact, fingerprint: str, answer: str) -> None:
+    """Remember the answer to a request while the call lasts, so that a repeat gets the same."""
+    if contact.ended_at is None:
+        contact.replies = {**(contact.replies or {}), fingerprint: answer}
+
+
 def close_contact(contact: Contact, now: datetime) -> None:
     """Close the record of a call that has ended; a caller who left before anyone accepted abandoned."""
+    contact.replies = {}
     contact.ended_at = contact.ended_at or now
     contact.updated_at = now
     contact.step = "ended"
