@@ -31,7 +31,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     url = settings["DATABASE_URL"] or "sqlite:///" + os.path.join(app.instance_path, "linje72.db")
     app.config["DATABASE_URL"] = url
-    db.init_app(app, url)
+    db.init_app(app, url, call_timeout=config.database_timeout(settings))
     app.extensions["linje72.vault"] = CprVault(settings["LINJE72_SECRET_KEY"])
     logs.configure(settings["LINJE72_LOG_LEVEL"])
 

@@ -22,7 +22,7 @@ from app.migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.data.db import get_engine, new_session
+from app.data.db import dispose, get_engine, new_session
 from app.data.models import Caller, Department, Discharge, Shift
 from app.values.times import parse_time
 from ivr.simulator import HttpClient, ScriptedPhone, play_call
@@ -156,7 +156,7 @@ def main() -> None:
         f"latency p95         {p95:.1f} ms  (ratio to the 15 s provider limit: {p95 / PROVIDER_LIMIT_MS:.4f})"
     )
     print(f"latency max         {latencies[-1]:.1f} ms  (ratio: {latencies[-1] / PROVIDER_LIMIT_MS:.4f})")
-    app.extensions["linje72.engine"].dispose()
+    dispose(app)
 
 
 if __name__ == "__main__":

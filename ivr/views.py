@@ -6,12 +6,17 @@ import hashlib
 import itertools
 import logging
 import re
+import threading
+import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
-from sqlalchemy.exc import IntegrityError
+from flask import Blueprint, Response, abort, copy_current_request_context, current_app, request, url_for
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.data.db import session_scope
@@ -28,6 +33,7 @@ TEST_CALL_FIELD = "Linje72TestCall"
 MAX_BODY = 64 * 1024
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 log = logging.getLogger("linje72.ivr")
+T = TypeVar("T")
 # Refused signatures are counted (and logged), never stored one by one: a flood of them
 # must not fill the database.
 refused_signatures = itertools.count(1)
@@ -85,8 +91,8 @@ def confirm() -> Response:
 
 @bp.post("/dial-result")
 def dial_result() -> Response:
-    status = request.form.get("DialCallStatus", "failed")
-    return _run("dial_result", lambda flow: flow.dial_result(_sid(), _attempt(), status))
+    status, attempt = request.form.get("DialCallStatus", "failed"), _attempt()
+    return _run("dial_result", lambda flow: flow.dial_result(_sid(), attempt, status))
 
 
 @bp.post("/whisper")
@@ -104,9 +110,14 @@ def whisper_answer() -> Response:
 @bp.post("/status")
 def status() -> Response:
     call_status = request.form.get("CallStatus", "")
-    try:
-        with session_scope(write=True) as session:
+
+    def close(late: threading.Event) -> None:
+        with session_scope(write=True, call=True) as session:
             _flow(session).status(_sid(), _from(), call_status)
+            _raise_if_late(late)
+
+    try:
+        _with_deadline(close, current_app.config["POLICY"].webhook_deadline)
     except Exception:
         log.error("status callback failed for %s:\n%s", _sid(), redact(traceback.format_exc()))
         return Response("", status=500)
@@ -120,8 +131,36 @@ def fallback() -> Response:
     return _twiml(_emergency_twiml())
 
 
+class DeadlinePassed(Exception):
+    """The webhook's answer could not wait any longer for the database."""
+
+
+# Steps run here so that the request thread can answer at the deadline whatever the
+# database does; a step still waiting then is rolled back when it ends, never committed.
+_workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="linje72-step")
+# Errors after which the database is not asked again within the same webhook.
+DATABASE_UNAVAILABLE = (DeadlinePassed, OperationalError, InterfaceError, PoolTimeout)
+
+
+def _with_deadline(work: Callable[[threading.Event], T], seconds: float) -> T:
+    """Run `work` in a worker with this request's context; raise DeadlinePassed after `seconds`."""
+    late = threading.Event()
+    future = _workers.submit(copy_current_request_context(work), late)
+    try:
+        return future.result(timeout=max(seconds, 0.05))
+    except FutureTimeout:
+        late.set()
+        raise DeadlinePassed(f"no answer from the database within {seconds:.1f} s") from None
+
+
+def _raise_if_late(late: threading.Event) -> None:
+    """Leave the transaction without committing when the caller has been answered without it."""
+    if late.is_set():
+        raise DeadlinePassed("the answer went out without this step; rolled back")
+
+
 def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -> Response:
-    """Run one step in its own transaction; an error anywhere ends at the fallback number.
+    """Run one step in its own transaction within the deadline; any error ends at the fallback number.
 
     A request the provider repeats gets the answer it got before, and changes nothing.
     Two simultaneous first webhooks of one call: the second waits for the first to store
@@ -129,36 +168,54 @@ def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -
     """
     fingerprint = _fingerprint()
     owner = _parent_sid() if callee else _sid()
-    failure = ""
+    deadline = current_app.config["POLICY"].webhook_deadline
+    started = time.monotonic()
+    try:
+        return _twiml(
+            _with_deadline(lambda late: _answer(step, run, fingerprint, owner, callee, late), deadline)
+        )
+    except Exception as exc:
+        log.error("step %s failed for call %s:\n%s", step, _sid(), redact(traceback.format_exc()))
+        if callee:
+            # The callee's leg: hang it up so the caller's chain goes on to the next target.
+            return _twiml(str(VoiceResponse().hangup()))
+        left = deadline - (time.monotonic() - started)
+        if isinstance(exc, DATABASE_UNAVAILABLE) or left < deadline / 2:
+            # The database did not answer: do not wait for it again.
+            return _twiml(_emergency_twiml())
+        return _twiml(_fail_safe(step, left))
+
+
+def _answer(
+    step: str,
+    run: Callable[[CallFlow], Reply],
+    fingerprint: str,
+    owner: str,
+    callee: bool,
+    late: threading.Event,
+) -> str:
     for retry in (False, True):
         try:
-            with session_scope(write=True) as session:
+            with session_scope(write=True, call=True) as session:
                 contact = contacts.find_contact(session, owner)
                 repeated = contacts.recorded_reply(contact, fingerprint) if contact else None
                 if repeated is not None:
                     log.info("call %s step %s repeated: answered as before", _sid(), step)
-                    return _twiml(repeated)
+                    return repeated
                 reply = run(_flow(session))
                 contact = contacts.find_contact(session, owner)
                 turn = contacts.next_turn(contact) if contact is not None and not callee else None
                 answer = render(reply, _url_maker(turn), current_app.config["POLICY"].voices)
                 if contact is not None:
                     contacts.record_reply(contact, fingerprint, answer)
+                _raise_if_late(late)
             log.info("call %s step %s%s", _sid(), step, f" {reply.log}" if reply.log else "")
-            return _twiml(answer)
+            return answer
         except IntegrityError:
-            failure = traceback.format_exc()
             if retry:
-                break
+                raise
             log.info("call %s step %s met a simultaneous request; trying once more", _sid(), step)
-        except Exception:
-            failure = traceback.format_exc()
-            break
-    log.error("step %s failed for call %s:\n%s", step, _sid(), redact(failure))
-    if callee:
-        # The callee's leg: hang it up so the caller's chain goes on to the next target.
-        return _twiml(str(VoiceResponse().hangup()))
-    return _twiml(_fail_safe(step))
+    raise AssertionError("unreachable")
 
 
 def _fingerprint() -> str:
@@ -171,12 +228,18 @@ def _fingerprint() -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def _fail_safe(step: str) -> str:
-    """Record the failure and forward to the fallback; if even that fails, forward anyway."""
-    try:
-        with session_scope(write=True) as session:
+def _fail_safe(step: str, seconds: float) -> str:
+    """Record the failure and forward to the fallback; if even that fails or is late, forward anyway."""
+
+    def record(late: threading.Event) -> str:
+        with session_scope(write=True, call=True) as session:
             reply = _flow(session).fail_safe(_sid(), _from(), f"error in step {step}")
-        return render(reply, _url_for, current_app.config["POLICY"].voices)
+            answer = render(reply, _url_for, current_app.config["POLICY"].voices)
+            _raise_if_late(late)
+        return answer
+
+    try:
+        return _with_deadline(record, seconds)
     except Exception:
         log.error("fail-safe failed for call %s:\n%s", _sid(), redact(traceback.format_exc()))
         return _emergency_twiml()

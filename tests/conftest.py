@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.data.db import Base, make_engine, new_session
+from app.data.db import Base, dispose, make_engine, new_session
 from app.data.migrate import upgrade
 from tests.support import SETTING_NAMES, SETTING_PREFIXES, Clock, app_settings
 
@@ -66,7 +66,7 @@ def app(migrated: Engine, database_url: str, clock: Clock, instance_path: str) -
             connection.execute(table.delete())
     app = create_app(app_settings(database_url, clock, instance_path))
     yield app
-    app.extensions["linje72.engine"].dispose()
+    dispose(app)
 
 
 @pytest.fixture

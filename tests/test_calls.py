@@ -275,6 +275,7 @@ def test_consecutive_webhooks_of_one_call_can_be_served_by_different_processes(
     app: Flask, session: Session, database_url: str, clock: Clock
 ) -> None:
     from app import create_app
+    from app.data.db import dispose
 
     other = create_app(
         {
@@ -297,7 +298,7 @@ def test_consecutive_webhooks_of_one_call_can_be_served_by_different_processes(
             app, NURSE, ScriptedPhone(["0101401234", "1"], {DAY_PHONE: "1"}), other_processes=[other]
         )
     finally:
-        other.extensions["linje72.engine"].dispose()
+        dispose(other)
     assert trace.rung == [ANNA, ANNA_LATE, DAY_PHONE], (trace.rung, dialled(contact(session)))
     assert contact(session).outcome == "connected"
 

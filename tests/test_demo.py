@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.config import Policy
 from app.data import queries as records
-from app.data.db import new_session
+from app.data.db import dispose, new_session
 from app.data.models import Caller, Department, Discharge, Shift
 from app.demo import seed_demo
 from app.demo.data import DEPARTMENTS, GAP_DEPARTMENT, PATIENTS, DemoPatient
@@ -316,7 +316,7 @@ def test_the_demo_builds_its_rota_on_the_configured_day_hours(
             for s in records.shifts_covering(session, department.id, monday_noon)
         ]
         session.close()
-    app.extensions["linje72.engine"].dispose()
+    dispose(app)
     assert (Role.DAY, time(7, 30), time(16)) in roles
     assert "RH-KARD    07:30-16:00" in summary
     assert "BFH-GER    08:00-15:30" in summary  # a department's own hours still win

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import threading
-import xml.etree.ElementTree as ET
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from twilio.request_validator import RequestValidator
 
 from app.data.models import Contact, DialAttempt
 from tests import factories as f
-from tests.support import AUTH_TOKEN, PUBLIC_URL, twiml
+from tests.replay_call import Call, action
 
 NURSE = "+4532501010"
 ANNA = "+4540101001"
@@ -27,31 +24,6 @@ def region(app: Flask, session: Session) -> None:
     f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
     f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
     session.commit()
-
-
-class Call:
-    """One call's webhooks, signed as the provider signs them, following the action URLs."""
-
-    def __init__(self, client: FlaskClient, call_sid: str) -> None:
-        self.client = client
-        self.form = {"CallSid": call_sid, "From": NURSE, "To": "+4570207272", "CallStatus": "in-progress"}
-
-    def post(self, url: str, headers: dict[str, str] | None = None, **fields: str) -> tuple[str, ET.Element]:
-        full = url if url.startswith("http") else PUBLIC_URL + url
-        form = {**self.form, **fields}
-        signature = RequestValidator(AUTH_TOKEN).compute_signature(full, form)
-        response = self.client.post(
-            full, data=form, headers={"X-Twilio-Signature": signature, **(headers or {})}
-        )
-        assert response.status_code == 200, response.status_code
-        body = response.get_data(as_text=True)
-        return body, twiml(body)
-
-
-def action(root: ET.Element, tag: str = "Gather") -> str:
-    element = root.find(tag)
-    assert element is not None, ET.tostring(root)
-    return element.get("action", "")
 
 
 def state(session: Session) -> list[tuple[object, ...]]:

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from app import create_app
 from app.cli.times import clock_at, now_at
 from app.data import queries
-from app.data.db import get_engine, session_scope
+from app.data.db import dispose, session_scope
 from app.services.directory import department_chain_at
 from app.services.export import contact_record
 from app.values.times import local_iso
@@ -57,6 +57,6 @@ def call(from_number: str, at: str | None) -> None:
         with session_scope() as session:
             row = queries.contact_by_sid(session, trace.call_sid)
             record = contact_record(row) if row else None
-        get_engine().dispose()
+    dispose(app)
     click.echo("\nThe call has ended. The contact record (a test call: never followed up or counted):")
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))

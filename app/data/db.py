@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,11 +37,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL and a busy timeout so parallel calls queue."""
+def make_engine(url: str, *, timeout: float | None = None) -> Engine:
+    """Create an engine; with `timeout` (seconds), every wait on the database is bounded by it.
+
+    SQLite gets WAL and a busy timeout so parallel calls queue. The call path's engine
+    bounds connecting, each statement and each lock wait (PostgreSQL) or the wait for the
+    write lock (SQLite), and the wait for a pooled connection: a webhook must answer
+    within seconds whatever the database does.
+    """
     if url.startswith("sqlite"):
+        busy = timeout if timeout is not None else 15.0
         engine = create_engine(
-            url, hide_parameters=True, connect_args={"timeout": 15, "check_same_thread": False}
+            url, hide_parameters=True, connect_args={"timeout": busy, "check_same_thread": False}
         )
 
         @event.listens_for(engine, "connect")
@@ -50,7 +58,7 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -65,13 +73,41 @@ def make_engine(url: str) -> Engine:
         return engine
     # Parameters can hold encrypted CPR numbers and their lookup keys: keep them
     # out of exception messages and logs.
-    return create_engine(url, hide_parameters=True, pool_pre_ping=True)
+    if timeout is None:
+        return create_engine(
+            url, hide_parameters=True, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+        )
+    milliseconds = int(timeout * 1000)
+    return create_engine(
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        connect_args={
+            "connect_timeout": max(1, math.ceil(timeout)),
+            "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+            # Sent data that the server never acknowledges ends the connection.
+            "tcp_user_timeout": milliseconds,
+        },
+    )
 
 
-def init_app(app: Flask, url: str) -> None:
+def init_app(app: Flask, url: str, *, call_timeout: float) -> None:
+    """Create the engines: one for commands and jobs, one for the call path with bounded waits."""
     engine = make_engine(url)
+    call_engine = make_engine(url, timeout=call_timeout)
     app.extensions["linje72.engine"] = engine
+    app.extensions["linje72.call_engine"] = call_engine
     app.extensions["linje72.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["linje72.call_sessions"] = sessionmaker(call_engine, expire_on_commit=False)
+
+
+def dispose(app: Flask) -> None:
+    """Close every pooled connection of the app's engines (tests, a process that ends)."""
+    for name in ("linje72.engine", "linje72.call_engine"):
+        engine = app.extensions.get(name)
+        if engine is not None:
+            engine.dispose()
 
 
 def get_engine() -> Engine:
@@ -79,9 +115,11 @@ def get_engine() -> Engine:
     return engine
 
 
-def new_session() -> Session:
-    """Open a session outside a request (CLI commands, jobs); the caller closes it."""
-    factory: sessionmaker[Session] = current_app.extensions["linje72.sessions"]
+def new_session(*, call: bool = False) -> Session:
+    """Open a session (on the call path's engine with `call`); the caller closes it."""
+    factory: sessionmaker[Session] = current_app.extensions[
+        "linje72.call_sessions" if call else "linje72.sessions"
+    ]
     return factory()
 
 
@@ -92,14 +130,15 @@ def will_write(session: Session) -> Session:
 
 
 @contextmanager
-def session_scope(*, write: bool = False) -> Iterator[Session]:
+def session_scope(*, write: bool = False, call: bool = False) -> Iterator[Session]:
     """Open one session for a request, command or job; commit when the block ends, roll back on error.
 
     With `write`, the transaction is marked as one that writes before anything is
     read, so that on SQLite parallel calls queue for the lock instead of failing.
-    A read-only scope never commits. The session is always closed.
+    A read-only scope never commits. The session is always closed. With `call`, the
+    session is the call path's, whose every wait on the database is bounded.
     """
-    session = new_session()
+    session = new_session(call=call)
     try:
         if write:
             will_write(session)
