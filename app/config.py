@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     # Every webhook answers within this many seconds whatever the database does (the
     # provider gives up at 15 s; the policy says 5).
     "LINJE72_WEBHOOK_DEADLINE": "4",
-    "LINJE72_DB_TIMEOUT": "2",
+    "LINJE72_DB_TIMEOUT": "3",
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
     "LINJE72_LOG_LEVEL": "INFO",

@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app.migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.data.db import dispose, get_engine, new_session
+from app.data.migrate import upgrade
 from app.data.models import Caller, Department, Discharge, Shift
 from app.values.times import parse_time
 from ivr.simulator import HttpClient, ScriptedPhone, play_call
@@ -136,7 +136,7 @@ def main() -> None:
     def call(n: int) -> bool:
         client = TimedClient(base, latencies)
         phone = ScriptedPhone(["0101401234", "1"], {"+4531102001": "1"})
-        trace = play_call(app, f"+45325020{n:02d}", phone, call_sid=f"CA-bench-{n}", clients=[client])
+        trace = play_call(app, f"+45325020{n:02d}", phone, call_sid=f"CA{n + 0xBE00:032x}", clients=[client])
         return trace.connected_to == "+4531102001"
 
     started = time.perf_counter()
