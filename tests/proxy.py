@@ -29,13 +29,14 @@ class PausingProxy:
         self.running.set()
 
     def close(self) -> None:
+        """Stop the proxy's thread first, then close every socket it had."""
         self.closed.set()
         self.running.set()
+        self.thread.join(timeout=5)
         self.listener.close()
         for client, server in self.pairs:
             client.close()
             server.close()
-        self.thread.join(timeout=5)
 
     def _serve(self) -> None:
         selector = selectors.DefaultSelector()
