@@ -57,6 +57,10 @@ DEFAULTS: dict[str, Any] = {
     # provider gives up at 15 s; the policy says 5).
     "LINJE72_WEBHOOK_DEADLINE": "4",
     "LINJE72_DB_TIMEOUT": "3",
+    # The misuse limits (routing-policy.md, "Misuse").
+    "LINJE72_LOCKOUT_FAILURES": "10",  # failed unit codes from one number within an hour
+    "LINJE72_LOCKOUT_MINUTES": "60",  # how long the number is then not asked again
+    "LINJE72_LOOKUPS_PER_HOUR": "30",  # patient look-ups per identified caller
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
     "LINJE72_LOG_LEVEL": "INFO",
@@ -134,6 +138,17 @@ def public_url_problem(url: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How much guessing and looking up the line allows (routing-policy.md, "Misuse")."""
+
+    lockout_failures: int = 10
+    lockout: timedelta = timedelta(hours=1)
+    lookups_per_hour: int = 30
+    failure_window: timedelta = timedelta(hours=1)
+    lookup_window: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
 class Policy:
     """The configurable parts of the routing policy, parsed once at start."""
 
@@ -144,6 +159,7 @@ class Policy:
     ring_seconds: int
     voices: dict[str, str]
     webhook_deadline: float = 4.0
+    limits: Limits = Limits()
 
 
 def policy_from(settings: Mapping[str, Any]) -> Policy:
@@ -168,7 +184,19 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         ring_seconds=parsed("LINJE72_RING_SECONDS", int),
         voices={"da": settings["LINJE72_VOICE_DA"], "en": settings["LINJE72_VOICE_EN"]},
         webhook_deadline=parsed("LINJE72_WEBHOOK_DEADLINE", _deadline),
+        limits=Limits(
+            lockout_failures=parsed("LINJE72_LOCKOUT_FAILURES", _positive_int),
+            lockout=timedelta(minutes=parsed("LINJE72_LOCKOUT_MINUTES", _positive_int)),
+            lookups_per_hour=parsed("LINJE72_LOOKUPS_PER_HOUR", _positive_int),
+        ),
     )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a whole number above 0, not {text!r}")
+    return value
 
 
 def database_timeout(settings: Mapping[str, Any]) -> float:

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.config import Policy
+from app.config import Limits, Policy
 from app.data.models import Caller, Contact, DialAttempt
-from app.services import contacts
+from app.services import contacts, misuse
 from app.services.directory import identify_caller
 from app.services.patients import decide_for_patient
 from app.values.callers import unit_code
@@ -100,9 +100,11 @@ class CallFlow:
         number = normalise_caller_id(from_number)
         caller = identify_caller(self.session, phone=number) if number else None
         if caller is None:
+            if misuse.is_locked_out(self.session, number, self.limits, self.now):
+                misuse.record_event(self.session, misuse.LOCKED_OUT_CALL, self.now, contact)
+                return self._refuse(contact, "locked_out", Route.UNIDENTIFIED_CALLER, "not_professional")
             return self._ask_code(contact, "ask_code")
-        self._identify(contact, caller)
-        return self._ask_patient(contact, "welcome_known", "ask_cpr")
+        return self._welcome(contact, caller)
 
     def caller_code(self, call_sid: str, from_number: str | None, digits: str) -> Reply:
         """Identify the caller by the unit code typed in; three failures go to the fallback."""
@@ -114,9 +116,11 @@ class CallFlow:
         code = unit_code(digits)
         caller = identify_caller(self.session, code=code) if code else None
         if caller is not None:
-            self._identify(contact, caller)
-            return self._ask_patient(contact, "welcome_known", "ask_cpr")
+            return self._welcome(contact, caller)
         contact.tries += 1
+        number = normalise_caller_id(contact.caller_number)
+        if misuse.unit_code_failed(self.session, contact, number, self.limits, self.now):
+            return self._refuse(contact, "locked_out", Route.UNIDENTIFIED_CALLER, "not_professional")
         if contact.tries >= MAX_TRIES:
             return self._forward_to_fallback(contact, Route.UNIDENTIFIED_CALLER, "not_professional")
         return self._ask_code(contact, "code_retry")
@@ -140,6 +144,7 @@ class CallFlow:
                 return self._forward_to_fallback(contact, Route.INVALID_PATIENT, "cpr_failed")
             return self._ask_patient(contact, "cpr_retry")
         self._decide(contact, number)
+        misuse.record_lookup(self.session, contact, contact.discharge is not None, self.now)
         contact.patient_born = born
         contact.patients_read_back += 1
         contact.step = "confirm"
@@ -160,6 +165,8 @@ class CallFlow:
             if contact.patients_read_back >= MAX_PATIENTS:
                 return self._forward_to_fallback(contact, Route.INVALID_PATIENT, "too_many_patients")
             self._forget_patient(contact)
+            if misuse.lookups_exhausted(self.session, contact.caller_id, self.limits, self.now):
+                return self._refuse_lookups(contact)
             contact.step = "patient"
             contact.tries = 0
             return self._ask_patient(contact, "ask_cpr")
@@ -212,8 +219,10 @@ class CallFlow:
             contact.connected_to = attempt.number
             contact.follow_up = False
             contact.updated_at = self.now
-            text = prompts.WHISPER["staffed"].format(organisation=self._organisation(contact))
-            return Reply("da", (text,), bridge=True, log={"forwarded": attempt.position})
+            said = [prompts.WHISPER["staffed"].format(organisation=self._organisation(contact))]
+            if contact.refusal and attempt.label == "fallback":
+                said.append(prompts.WHISPER[f"refusal_{contact.refusal}"])
+            return Reply("da", tuple(said), bridge=True, log={"forwarded": attempt.position})
         # Nothing about the call before the 1: a voicemail or a wrong number learns nothing.
         return Reply(
             "da",
@@ -288,6 +297,32 @@ class CallFlow:
         return contacts.open_contact(
             self.session, call_sid, from_number, self.now, period, test_call=test_call
         )
+
+    @property
+    def limits(self) -> Limits:
+        return self.policy.limits
+
+    def _welcome(self, contact: Contact, caller: Caller) -> Reply:
+        """Greet an identified caller and ask for the patient, unless its look-ups are used up."""
+        self._identify(contact, caller)
+        if misuse.lookups_exhausted(self.session, caller.id, self.limits, self.now):
+            return self._refuse_lookups(contact)
+        return self._ask_patient(contact, "welcome_known", "ask_cpr")
+
+    def _refuse_lookups(self, contact: Contact) -> Reply:
+        """The caller has looked up as many patients as the hour allows: straight to the fallback."""
+        misuse.record_event(
+            self.session,
+            misuse.LOOKUP_LIMIT,
+            self.now,
+            contact,
+            f"{self.limits.lookups_per_hour} look-ups an hour",
+        )
+        return self._refuse(contact, "lookup_limit", Route.INVALID_PATIENT, "lookup_limit")
+
+    def _refuse(self, contact: Contact, refusal: str, route: Route, message: str) -> Reply:
+        contact.refusal = refusal
+        return self._forward_to_fallback(contact, route, message)
 
     def _identify(self, contact: Contact, caller: Caller) -> None:
         contact.caller = caller

@@ -43,6 +43,10 @@ PROMPTS: dict[str, dict[str, str]] = {
         "confirm_retry": "Det blev ikke forstået.",
         "confirm_failed": "Du stilles nu videre til hospitalets omstilling.",
         "no_cpr": "Patienten har ikke et CPR-nummer. Du stilles nu videre til hospitalets omstilling.",
+        "lookup_limit": (
+            "Grænsen for opslag af patienter på linjen er nået for jer i denne time. "
+            "Du stilles nu videre til hospitalets omstilling."
+        ),
         "too_many_patients": (
             "Der kan højst slås tre patienter op i ét opkald. "
             "Du stilles nu videre til hospitalets omstilling."
@@ -94,6 +98,10 @@ PROMPTS: dict[str, dict[str, str]] = {
         "no_cpr": (
             "The patient has no CPR number. You are now being transferred to the hospital switchboard."
         ),
+        "lookup_limit": (
+            "You have reached the limit of patient look-ups on the line for this hour. "
+            "You are now being transferred to the hospital switchboard."
+        ),
         "too_many_patients": (
             "At most three patients can be looked up in one call. "
             "You are now being transferred to the hospital switchboard."
@@ -124,6 +132,9 @@ WHISPER = {
     # Staffed lines (switchboard, GP, after-hours, fallback) may answer with a menu that
     # can never press 1: they hear this and are put through.
     "staffed": "Et opkald fra 72-timers-linjen fra {organisation}. Opkaldet stilles igennem nu.",
+    # Told to the fallback line when the call comes because of a misuse limit.
+    "refusal_lookup_limit": "Opkalderen har nået grænsen for opslag af patienter i denne time.",
+    "refusal_locked_out": "Nummeret er spærret efter for mange forkerte enhedskoder.",
     "unknown_caller": "en opkalder, der ikke er identificeret",
     "no_department": "ingen afdeling med behandlingsansvar",
 }

@@ -19,9 +19,10 @@ from app.cli.calls import call, oncall
 from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
 from app.cli.jobs import scheduler
+from app.cli.security import security
 from app.config import ConfigError
 
-COMMANDS = (init_db, import_file, contacts, oncall, call, seed_demo_command, demo, scheduler)
+COMMANDS = (init_db, import_file, contacts, oncall, call, seed_demo_command, demo, scheduler, security)
 
 
 class CliGroup(FlaskGroup):

@@ -128,6 +128,8 @@ class Contact(Base):
     # How many answers the caller's leg has had; each answer's action URLs carry it, so a
     # repeated request is told apart from a new one with the same fields (a second silence).
     turn: Mapped[int] = mapped_column(default=0)
+    # Why the line refused to identify the caller or look a patient up (misuse limits).
+    refusal: Mapped[str | None] = mapped_column(String(20))
     patient_ref: Mapped[str | None] = mapped_column(String(24))
     patient_cpr_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     patient_born: Mapped[date | None] = mapped_column(Date)
@@ -176,3 +178,43 @@ class DialAttempt(Base):
 
     def __repr__(self) -> str:
         return f"DialAttempt({self.position}, {self.status!r})"
+
+
+class SecurityEvent(Base):
+    """Something the administrators should know about: a lockout, a look-up limit, failed codes.
+
+    Never holds a CPR number; a caller is given by number or registered unit.
+    """
+
+    __tablename__ = "security_events"
+    __table_args__ = (Index("ix_security_events_number_kind_at", "caller_number", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    caller_number: Mapped[str | None] = mapped_column(String(40))
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+    caller: Mapped[Caller | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"SecurityEvent({self.kind!r})"
+
+
+class PatientLookup(Base):
+    """One patient read back on a call: by whom, and whether a discharge matched (pseudonym only)."""
+
+    __tablename__ = "patient_lookups"
+    __table_args__ = (Index("ix_patient_lookups_caller_at", "caller_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
+    patient_ref: Mapped[str] = mapped_column(String(24))
+    matched: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"PatientLookup({self.patient_ref!r})"
