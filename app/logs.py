@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-import re
 
-# Ten digits (or six, a dash, four) not part of a longer number or an E.164 phone number.
-CPR_LIKE = re.compile(r"(?<![\d+])\d{6}-?\d{4}(?!\d)")
+from app.values.cpr import redact
 
-
-def redact(text: str) -> str:
-    return CPR_LIKE.sub("[redacted]", text)
+# Servers that log through loggers of their own, which do not reach the root's handlers.
+SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "werkzeug")
 
 
 class RedactCprFilter(logging.Filter):
@@ -29,13 +26,20 @@ class RedactCprFilter(logging.Filter):
 
 
 def configure(level: str) -> None:
-    """Send every log record through the redacting filter, whoever logs it."""
+    """Send every log record through the redacting filter, whoever logs it.
+
+    The filter sits on every handler of the root logger and of the servers' own loggers
+    (gunicorn's error and access logs, werkzeug's), which do not propagate to the root.
+    """
     root = logging.getLogger()
     if not any(isinstance(f, RedactCprFilter) for h in root.handlers for f in h.filters):
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(stream)
     root.setLevel(level)
-    for handler in root.handlers:
+    handlers = list(root.handlers)
+    for name in SERVER_LOGGERS:
+        handlers += logging.getLogger(name).handlers
+    for handler in handlers:
         if not any(isinstance(f, RedactCprFilter) for f in handler.filters):
             handler.addFilter(RedactCprFilter())

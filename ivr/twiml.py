@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
@@ -10,6 +11,14 @@ from ivr.flow import Ask, DialOut, Reply
 from ivr.prompts import LANGUAGE_CODES
 
 UrlFor = Callable[..., str]
+# Characters XML 1.0 cannot carry, even escaped: a stored name holding one must not
+# make the provider reject the whole answer (the import refuses them; old data may not).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def speakable(text: str) -> str:
+    """Return `text` without characters that XML 1.0 cannot carry (they are not spoken anyway)."""
+    return NOT_XML.sub(" ", text)
 
 
 def render(reply: Reply, url_for: UrlFor, voices: dict[str, str]) -> str:
@@ -30,13 +39,13 @@ def render(reply: Reply, url_for: UrlFor, voices: dict[str, str]) -> str:
             num_digits=then.digits,
         )
         for text in reply.said:
-            gather.say(text, voice=voice, language=language)
+            gather.say(speakable(text), voice=voice, language=language)
         response.append(gather)
         # No keys at all: the same step hears the silence and counts it as a try.
         response.redirect(action, method="POST")
         return str(response)
     for text in reply.said:
-        response.say(text, voice=voice, language=language)
+        response.say(speakable(text), voice=voice, language=language)
     if isinstance(then, DialOut):
         dial = Dial(
             action=url_for("dial_result", attempt=then.attempt_id),

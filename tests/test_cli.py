@@ -124,7 +124,7 @@ def test_contacts_export_gives_one_object_per_call_oldest_first(
     rows = list(
         csv.DictReader(io.StringIO(runner.invoke(args=["contacts", "export", "--format", "csv"]).output))
     )
-    assert rows[0]["dialled"] == "+4540101001:no-answer +4531102001:accepted"
+    assert rows[0]["dialled"] == "'+4540101001:no-answer +4531102001:accepted"
     assert rows[1]["department"] == ""
 
 
@@ -317,3 +317,18 @@ def test_the_demo_keeps_its_settings_private_and_stable(
     monkeypatch.delenv("LINJE72_FALLBACK_NUMBER")
     assert ensure_demo_settings(instance) == ["LINJE72_FALLBACK_NUMBER"]
     assert path.read_text().startswith(first)
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(
+    app: Flask, session: Session, runner: FlaskCliRunner
+) -> None:
+    f.department(session)
+    f.caller(session, organisation="=cmd|' /C calc'!A0")
+    session.commit()
+    play_call(app, "+45 32 50 10 10", ScriptedPhone(["0101401234", "1"], {}))
+    result = runner.invoke(args=["contacts", "export", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    row = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["caller_organisation"] == "'=cmd|' /C calc'!A0"
+    assert row["caller_number"] == "+4532501010"  # a phone number is not a formula
+    assert row["dialled"].startswith("'+4570131813:no-answer")  # '+…:…' could start a formula

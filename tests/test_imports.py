@@ -637,3 +637,52 @@ def test_a_shift_longer_than_a_week_is_refused(
     assert result.exit_code == 1
     assert f"{path}:2: end: a shift may last at most 7 days" in result.output
     assert count(session, Shift) == 0
+
+
+CPR_FORMS = ("0101401234", "010140-1234", "010140 1234")
+
+
+@pytest.mark.parametrize("cpr", CPR_FORMS, ids=["plain", "dash", "space"])
+@pytest.mark.parametrize(
+    ("kind", "name", "header", "row"),
+    (
+        ("rota", "rota.csv", ROTA_HEADER, "{cpr},{cpr},{cpr},{cpr},{cpr},{cpr}\n"),
+        ("callers", "callers.csv", CALLERS_HEADER, "{cpr},{cpr},{cpr},{cpr},{cpr}\n"),
+        (
+            "discharges",
+            "discharges.json",
+            "",
+            '{{"id": "{cpr}", "cpr": "{cpr}x", "department": "{cpr}", "discharged_at": "{cpr}", '
+            '"destination": "{cpr}", "gp_phone": "{cpr}", "admitted_at": "{cpr}", "{cpr}": 1}}\n',
+        ),
+    ),
+)
+def test_a_cpr_number_in_any_column_is_never_echoed_in_an_error_line(
+    runner: FlaskCliRunner,
+    tmp_path: Path,
+    departments: None,
+    kind: str,
+    name: str,
+    header: str,
+    row: str,
+    cpr: str,
+) -> None:
+    path = write(tmp_path, name, header + row.format(cpr=cpr) + row.format(cpr=cpr))
+    result = invoke(runner, kind, path)
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) >= 5
+    digits = cpr.replace("-", "").replace(" ", "")
+    for line in result.stderr.splitlines():
+        assert cpr not in line and digits not in line, line
+        assert "010140" not in line, line
+
+
+def test_a_name_with_a_control_character_is_refused_naming_the_column(
+    runner: FlaskCliRunner, tmp_path: Path, departments: None
+) -> None:
+    path = write(tmp_path, "callers.csv", CALLERS_HEADER + "+4532501099,Pleje\x0bhjemmet,nursing_home,,da\n")
+    result = invoke(runner, "callers", path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{path}:2: organisation: contains a control character (a tab, line break or similar)"
+    )

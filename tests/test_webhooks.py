@@ -339,3 +339,28 @@ def test_refused_signatures_are_counted_in_the_log_and_not_stored(
     counts = [int(message.split()[2]) for message in refusals]
     assert len(counts) == 3 and counts == sorted(counts) and counts[-1] - counts[0] == 2
     assert count_contacts(session) == 0
+
+
+NASTY_NAMES = (
+    "Pleje\x0bhjemmet <Solgården> & Co",
+    'Hjemmeplejen "Nord" \x01\x1f',
+    "=cmd|' /C calc'!A0",
+    "Ærø & Øster-Å, \ufffe",
+)
+
+
+@pytest.mark.parametrize("name", NASTY_NAMES, ids=["vertical-tab", "control", "formula", "non-character"])
+def test_whatever_name_is_stored_the_twiml_is_well_formed_xml(
+    app: Flask, session: Session, name: str
+) -> None:
+    # Stored directly, as older data or another system might have it: the import would refuse it.
+    dept = f.department(session, name=name, hospital=name)
+    f.caller(session, organisation=name)
+    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", "+4540101001", name)
+    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
+    session.commit()
+    # The simulator parses every answer as XML, as the provider does; the callee hears the context.
+    trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"], {"+4540101001": "1"}))
+    assert trace.connected_to == "+4540101001"
+    assert trace.http_statuses and set(trace.http_statuses) == {200}
+    assert any("ringer om en patient fra" in said for said in trace.rings[0].whisper)

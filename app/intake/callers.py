@@ -7,6 +7,7 @@ from typing import Any
 
 from app.intake.table import Problems, Row, Seen, read_csv
 from app.values.callers import CALLER_KINDS, DEFAULT_LANGUAGE, LANGUAGES, UNIT_CODE_RULE, unit_code
+from app.values.cpr import shown
 from app.values.phones import PhoneError
 from app.values.phones import check as check_phone
 
@@ -48,7 +49,7 @@ def read_callers(text: str, problems: Problems) -> list[CallerRecord]:
         code_text = row.text("code", max_length=200)
         code = unit_code(code_text) if code_text is not None else None
         if code_text is not None and code is None:
-            row.problem("code", f"{UNIT_CODE_RULE}, not {code_text!r}")
+            row.problem("code", f"{UNIT_CODE_RULE}, not {shown(code_text)}")
         codes.check(row, "code", code)
         if row.raw("phone") is None and code_text is None:
             row.problem("phone", "give a phone number or a code (or both)")
@@ -73,7 +74,7 @@ def _caller_phone(row: Row) -> str | None:
         except PhoneError:
             row.problem("phone", str(exc))
         else:
-            row.problem("phone", f"a short number cannot identify a caller: {text!r}")
+            row.problem("phone", f"a short number cannot identify a caller: {shown(text)}")
         return None
     if phone.warning:
         row.problems.warn(row.number, "phone", phone.warning)

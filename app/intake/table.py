@@ -25,6 +25,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
+from app.values.cpr import redact, shown
 from app.values.phones import PhoneError
 from app.values.phones import check as check_phone
 from app.values.times import TimeError, parse_time
@@ -51,7 +52,8 @@ class Problems:
         return len(self._found)
 
     def add(self, row: int, column: str, message: str) -> None:
-        self._found.append((row, f"{self.name}:{row}: {column}: {message}"))
+        # A CPR number pasted into the wrong column is still a CPR number: never echoed.
+        self._found.append((row, f"{self.name}:{row}: {redact(column)}: {redact(message)}"))
 
     def file(self, message: str) -> None:
         """Report a problem with the file as a whole."""
@@ -59,7 +61,7 @@ class Problems:
 
     def warn(self, row: int, column: str, message: str) -> None:
         """Note something to check that does not stop the import."""
-        self._warnings.append((row, f"{self.name}:{row}: {column}: warning: {message}"))
+        self._warnings.append((row, f"{self.name}:{row}: {redact(column)}: warning: {redact(message)}"))
 
     def lines(self) -> list[str]:
         return [line for _, line in sorted(self._found, key=lambda found: found[0])]
@@ -117,7 +119,7 @@ class Row:
     def choice(self, column: str, choices: Collection[str], *, required: bool = False) -> str | None:
         value = self.text(column, required=required, max_length=40)
         if value is not None and value not in choices:
-            self.problem(column, f"must be one of {', '.join(choices)}, not {value!r}")
+            self.problem(column, f"must be one of {', '.join(choices)}, not {shown(value)}")
             return None
         return value
 
@@ -155,7 +157,7 @@ class Seen:
         if value is None:
             return
         if value in self._rows:
-            row.problem(column, f"{value!r} is already given on row {self._rows[value]}")
+            row.problem(column, f"{shown(value)} is already given on row {self._rows[value]}")
         else:
             self._rows[value] = row.number
 

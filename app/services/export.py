@@ -33,6 +33,22 @@ CSV_COLUMNS = (
 )
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Return a CSV cell that a spreadsheet shows as text, never runs: a leading quote where needed.
+
+    A phone number in E.164 (`+4532501010`) and a plain negative number stay as they are.
+    """
+    if not value.startswith(FORMULA_START):
+        return value
+    if value[0] in "+-" and value[1:].isdigit():
+        return value
+    return "'" + value
+
+
 def contact_record(contact: Contact) -> dict[str, Any]:
     """Return the export object of one contact."""
     return {
@@ -77,7 +93,7 @@ def write_contacts(session: Session, out: TextIO, fmt: str, since: datetime | No
             record["dialled"] = " ".join(f"{d['number']}:{d['status']}" for d in record["dialled"])
             record["follow_up"] = "yes" if record["follow_up"] else "no"
             record["test_call"] = "yes" if record["test_call"] else "no"
-            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+            writer.writerow({k: "" if v is None else spreadsheet_safe(str(v)) for k, v in record.items()})
             count += 1
         return count
     out.write("[")

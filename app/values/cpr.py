@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from datetime import date
 
 from cryptography.hazmat.primitives import hashes
@@ -12,6 +13,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError
+
+# Ten digits, or six and four with a dash or a space between, not part of a longer
+# number nor of an E.164 phone number: anything that may be a CPR number.
+CPR_LIKE = re.compile(r"(?<![\d+])\d{6}[- ]?\d{4}(?!\d)")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """Return `text` with anything shaped like a CPR number blanked out."""
+    return CPR_LIKE.sub(REDACTED, text)
+
+
+def shown(value: object) -> str:
+    """Return a value as an error message may quote it: repr, with any CPR-shaped run blanked out."""
+    return redact(repr(value))
 
 
 class CprError(ValueError):

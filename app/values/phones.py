@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import shortnumberinfo
 
+from app.values.cpr import shown
+
 REGION = "DK"
 
 
@@ -36,7 +38,7 @@ def check(text: str, *, allow_short: bool = True) -> Phone:
     try:
         parsed = phonenumbers.parse(raw, REGION)
     except phonenumbers.NumberParseException:
-        raise PhoneError(f"not a phone number: {raw!r}") from None
+        raise PhoneError(f"not a phone number: {shown(raw)}") from None
     if (
         allow_short
         and not raw.startswith("+")
@@ -44,7 +46,7 @@ def check(text: str, *, allow_short: bool = True) -> Phone:
     ):
         return Phone(phonenumbers.national_significant_number(parsed))
     if not phonenumbers.is_possible_number(parsed):
-        raise PhoneError(f"not a phone number that can be dialled (wrong length): {raw!r}")
+        raise PhoneError(f"not a phone number that can be dialled (wrong length): {shown(raw)}")
     number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if phonenumbers.is_valid_number(parsed):
         return Phone(number)

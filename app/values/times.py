@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.values.cpr import redact, shown
 from routing.calendar import COPENHAGEN
 
 
@@ -23,15 +24,17 @@ def parse_time(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise TimeError(f"not an ISO 8601 time: {raw!r}") from None
+        raise TimeError(f"not an ISO 8601 time: {shown(raw)}") from None
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     first = parsed.replace(tzinfo=COPENHAGEN, fold=0)
     second = parsed.replace(tzinfo=COPENHAGEN, fold=1)
     if first.astimezone(UTC).astimezone(COPENHAGEN).replace(tzinfo=None) != parsed:
-        raise TimeError(f"{raw} does not exist in Copenhagen (daylight saving starts): give an offset")
+        raise TimeError(
+            f"{redact(raw)} does not exist in Copenhagen (daylight saving starts): give an offset"
+        )
     if first.utcoffset() != second.utcoffset():
-        raise TimeError(f"{raw} happens twice in Copenhagen (daylight saving ends): give an offset")
+        raise TimeError(f"{redact(raw)} happens twice in Copenhagen (daylight saving ends): give an offset")
     return first.astimezone(UTC)
 
 
