@@ -75,8 +75,14 @@ def test_example_files_import_cleanly_in_order(runner: FlaskCliRunner, session: 
     for kind, name, summary in expected:
         result = invoke(runner, kind, EXAMPLES / name)
         assert result.exit_code == 0, result.output
-        assert result.stdout == f"{EXAMPLES / name}: {summary}\n"
+        assert result.stdout.splitlines()[-1] == f"{EXAMPLES / name}: {summary}"
         assert result.stderr == ""
+    rota = invoke(runner, "rota", EXAMPLES / "rota.csv")  # again: the same shifts replaced
+    assert rota.stdout.splitlines() == [
+        "BFH-GER: replaces 2026-11-23 15:30 to 2026-11-24 08:00 (local time): 1 shift removed, 1 added",
+        "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): 3 shifts removed, 3 added",
+        f"{EXAMPLES / 'rota.csv'}: 4 shifts for 2 departments: 4 added, 4 replaced",
+    ]
 
     assert [count(session, model) for model in (Department, Caller, Shift, Discharge)] == [3, 4, 4, 3]
     geriatrics = session.scalars(select(Department).where(Department.code == "BFH-GER")).one()
@@ -451,7 +457,10 @@ def test_a_rota_replaces_only_the_departments_shifts_inside_the_period_it_covers
 
     result = invoke(runner, "rota", path)
 
-    assert result.stdout == f"{path}: 2 shifts for 1 department: 2 added, 2 replaced\n"
+    assert result.stdout.splitlines() == [
+        "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): 2 shifts removed, 2 added",
+        f"{path}: 2 shifts for 1 department: 2 added, 2 replaced",
+    ]
     session.rollback()
     shifts = session.scalars(select(Shift).order_by(Shift.start_at, Shift.id)).all()
     assert kept_ids <= {shift.id for shift in shifts}
@@ -686,3 +695,53 @@ def test_a_name_with_a_control_character_is_refused_naming_the_column(
     assert result.stderr.splitlines()[0] == (
         f"{path}:2: organisation: contains a control character (a tab, line break or similar)"
     )
+
+
+@pytest.fixture
+def planned_rota(app: Flask, session: Session) -> None:
+    """A week of RH-KARD nights already published."""
+    department = factories.department(session)
+    for day in range(23, 30):
+        factories.shift(
+            session, department, "oncall", f"2026-11-{day} 15:00", f"2026-11-{day + 1} 08:00", "+4540000006"
+        )
+    session.commit()
+
+
+STRAY = (
+    ROTA_HEADER
+    + "RH-KARD,oncall,2026-11-24 15:00,2026-11-25 08:00,Bo Jensen,40101002\n"
+    + "RH-KARD,oncall,2062-11-25 15:00,2062-11-26 08:00,Bo Jensen,40101002\n"
+)
+
+
+@pytest.mark.usefixtures("planned_rota")
+def test_a_rota_with_one_row_in_2062_is_not_imported_without_confirmation(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "rota.csv", STRAY)
+    result = invoke(runner, "rota", path)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "RH-KARD: replaces 2026-11-24 15:00 to 2062-11-26 08:00 (local time): 6 shifts removed, 2 added"
+    ]
+    assert result.stderr.splitlines() == [
+        f"{path}:3: start: warning: 2062-11-25 15:00 is more than a year ahead: a typing error?",
+        f"{path}: not imported: it would remove 6 shifts and add 2; check the periods above "
+        "(or confirm, e.g. with --yes)",
+        f"{path}: refused; nothing was changed.",
+    ]
+    assert count(session, Shift) == 7
+
+
+@pytest.mark.usefixtures("planned_rota")
+@pytest.mark.parametrize(
+    ("args", "stdin", "kept"), ((["--yes"], "", 3), ([], "", 7)), ids=["--yes", "no-terminal"]
+)
+def test_a_rota_that_removes_more_than_it_adds_needs_yes(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path, args: list[str], stdin: str, kept: int
+) -> None:
+    path = write(tmp_path, "rota.csv", STRAY)
+    result = runner.invoke(cli, args=["import", "rota", str(path), *args], input=stdin)
+    assert count(session, Shift) == kept  # 7 - 6 + 2 with --yes; untouched without
+    assert result.exit_code == (0 if args else 1)

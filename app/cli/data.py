@@ -27,13 +27,34 @@ def init_db() -> None:
 @click.command("import")
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Go ahead when a rota would remove more shifts than it adds.")
 @with_appcontext
-def import_file(kind: str, path: Path) -> None:
-    """Import a departments, callers, rota or discharges file (all or nothing)."""
+def import_file(kind: str, path: Path, yes: bool) -> None:
+    """Import a departments, callers, rota or discharges file (all or nothing).
+
+    A rota replaces, per department, the shifts inside the period the file covers for
+    it; the periods and counts are shown, and a file that would remove more shifts than
+    it adds is imported only when confirmed (or with --yes).
+    """
     vault = current_app.extensions["linje72.vault"]
     now = current_app.config["CLOCK"]()
+    shown: list[str] = []
+
+    def confirm(plan: list[str]) -> bool:
+        for line in plan:
+            click.echo(line)
+        shown.extend(plan)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm("It removes more shifts than it adds. Import it?", default=False)
+
     with session_scope(write=True) as session:
-        result = import_path(session, kind, path, vault=vault, now=now)
+        result = import_path(session, kind, path, vault=vault, now=now, confirm=confirm)
+        for line in result.plan:
+            if line not in shown:
+                click.echo(line)
         for warning in result.warnings:
             click.echo(warning, err=True)
         if result.errors:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.intake.table import Problems, Row, read_csv
+from app.values.times import local_minute
 from routing import ROLES, Role, shift_problem
 
 COLUMNS = ("department", "role", "start", "end", "name", "phone")
@@ -25,8 +26,14 @@ class ShiftRecord:
     row: int = 0
 
 
-def read_rota(text: str, problems: Problems, departments: Collection[str]) -> list[ShiftRecord]:
-    """Return the file's shifts; `departments` are the codes that exist."""
+# A shift this far ahead is most likely a typing error (2062 for 2026): shown, not refused.
+FAR_AHEAD = timedelta(days=366)
+
+
+def read_rota(
+    text: str, problems: Problems, departments: Collection[str], now: datetime | None = None
+) -> list[ShiftRecord]:
+    """Return the file's shifts; `departments` are the codes that exist; `now` finds far-off rows."""
     table = read_csv(text, problems, COLUMNS)
     if table is None:
         return []
@@ -41,6 +48,10 @@ def read_rota(text: str, problems: Problems, departments: Collection[str]) -> li
             problem = shift_problem(start, end)
             if problem:
                 row.problem("end", problem)
+        if start is not None and now is not None and start - now > FAR_AHEAD:
+            problems.warn(
+                row.number, "start", f"{local_minute(start)} is more than a year ahead: a typing error?"
+            )
         name = row.name("name") or ""
         phone = row.phone("phone", required=True)
         if row.ok and department and role and start and end and phone:

@@ -22,25 +22,35 @@ from app.intake.rota import read_rota
 from app.intake.table import Problems, decode, plural
 from app.services.directory import caller_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
-from app.services.rota import replace_rota
+from app.services.rota import plan_rota, replace_rota
 from app.values.cpr import CprVault
+from app.values.times import local_minute
 from routing import local_date
+
+# Shown the lines of what a rota import would do; returns whether to go ahead.
+Confirm = Callable[[list[str]], bool]
 
 
 @dataclass
 class ImportResult:
-    """What an import found wrong (nothing stored then), or what it stored; warnings either way."""
+    """What an import found wrong (nothing stored then), or what it stored; warnings either way.
+
+    `plan` holds what a rota import replaces, per department, whether or not it went ahead.
+    """
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
+    plan: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     session: Session
     vault: CprVault
     now: datetime
+    confirm: Confirm | None = None
+    plan: list[str] = field(default_factory=list)
 
 
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
@@ -62,8 +72,23 @@ def _callers(text: str, problems: Problems, context: _Context) -> str | None:
 
 
 def _rota(text: str, problems: Problems, context: _Context) -> str | None:
-    records = read_rota(text, problems, queries.all_departments(context.session).keys())
+    records = read_rota(text, problems, queries.all_departments(context.session).keys(), context.now)
     if problems:
+        return None
+    plans = plan_rota(context.session, records)
+    context.plan = [
+        f"{plan.department}: replaces {local_minute(plan.start)} to {local_minute(plan.end)} (local time): "
+        f"{plural(plan.removed, 'shift')} removed, {plan.added} added"
+        for plan in plans
+    ]
+    removed, added = sum(p.removed for p in plans), sum(p.added for p in plans)
+    # One stray row (a year typed 2062) widens the period a file replaces: a file that
+    # removes more than it adds goes ahead only when someone has seen and confirmed it.
+    if removed > added and (context.confirm is None or not context.confirm(context.plan)):
+        problems.file(
+            f"not imported: it would remove {removed} shifts and add {added}; "
+            "check the periods above (or confirm, e.g. with --yes)"
+        )
         return None
     change = replace_rota(context.session, records)
     return (
@@ -92,7 +117,13 @@ IMPORT_KINDS = tuple(IMPORTERS)
 
 
 def import_path(
-    session: Session, kind: str, path: Path | str, *, vault: CprVault, now: datetime
+    session: Session,
+    kind: str,
+    path: Path | str,
+    *,
+    vault: CprVault,
+    now: datetime,
+    confirm: Confirm | None = None,
 ) -> ImportResult:
     """Check the file at `path` as `kind` and, when nothing is wrong, store it (flush only)."""
     name = str(path)
@@ -108,18 +139,26 @@ def import_path(
     text = decode(data, problems)
     if text is None:
         return ImportResult(errors=problems.lines())
-    return import_text(session, kind, text, name=name, vault=vault, now=now)
+    return import_text(session, kind, text, name=name, vault=vault, now=now, confirm=confirm)
 
 
 def import_text(
-    session: Session, kind: str, text: str, *, name: str, vault: CprVault, now: datetime
+    session: Session,
+    kind: str,
+    text: str,
+    *,
+    name: str,
+    vault: CprVault,
+    now: datetime,
+    confirm: Confirm | None = None,
 ) -> ImportResult:
     """Check `text` (a file's contents, called `name` in errors) as `kind`; store it when nothing is wrong."""
     importer = IMPORTERS.get(kind)
     if importer is None:
         raise ValueError(f"unknown import kind {kind!r}: expected one of {', '.join(IMPORT_KINDS)}")
     problems = Problems(name)
-    summary = importer(text, problems, _Context(session, vault, now))
+    context = _Context(session, vault, now, confirm)
+    summary = importer(text, problems, context)
     if problems or summary is None:
-        return ImportResult(errors=problems.lines(), warnings=problems.warnings())
-    return ImportResult(warnings=problems.warnings(), summary=summary)
+        return ImportResult(errors=problems.lines(), warnings=problems.warnings(), plan=context.plan)
+    return ImportResult(warnings=problems.warnings(), summary=summary, plan=context.plan)

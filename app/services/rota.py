@@ -36,6 +36,37 @@ def covered_periods(records: Iterable[ShiftRecord]) -> dict[str, tuple[datetime,
     return periods
 
 
+@dataclass(frozen=True)
+class DepartmentPlan:
+    """What replacing a rota would do to one department: the period, shifts removed and added."""
+
+    department: str
+    start: datetime
+    end: datetime
+    removed: int
+    added: int
+
+
+def plan_rota(session: Session, records: Iterable[ShiftRecord]) -> list[DepartmentPlan]:
+    """Return, per department, what `replace_rota` would remove and add, writing nothing."""
+    records = list(records)
+    departments = queries.all_departments(session)
+    plans = []
+    for code, (start, end) in sorted(covered_periods(records).items()):
+        removed = 0
+        if code in departments:
+            removed = session.scalar(
+                select(func.count())
+                .select_from(Shift)
+                .where(
+                    Shift.department_id == departments[code].id, Shift.start_at >= start, Shift.start_at < end
+                )
+            )
+        added = sum(1 for record in records if record.department == code)
+        plans.append(DepartmentPlan(code, start, end, removed or 0, added))
+    return plans
+
+
 def replace_rota(session: Session, records: Iterable[ShiftRecord]) -> RotaChange:
     """Store `records`, replacing each department's shifts that start inside its covered period.
 

@@ -41,3 +41,8 @@ def parse_time(text: str) -> datetime:
 def local_iso(moment: datetime) -> str:
     """Return `moment` as ISO 8601 in Copenhagen time, to the second."""
     return moment.astimezone(COPENHAGEN).isoformat(timespec="seconds")
+
+
+def local_minute(moment: datetime) -> str:
+    """Return `moment` as Copenhagen wall-clock time to the minute, e.g. '2026-11-23 08:00'."""
+    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M")
