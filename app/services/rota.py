@@ -53,7 +53,7 @@ def plan_rota(session: Session, records: Iterable[ShiftRecord]) -> list[Departme
     departments = queries.all_departments(session)
     plans = []
     for code, (start, end) in sorted(covered_periods(records).items()):
-        removed = 0
+        removed: int | None = 0
         if code in departments:
             removed = session.scalar(
                 select(func.count())
