@@ -208,17 +208,10 @@ class CallFlow:
         if attempt is None or attempt.status is not None:
             return Reply("da")
         contact = attempt.contact
-        if contact.outcome is not None:  # the caller has gone
-            attempt.status = "rejected"
-            attempt.ended_at = self.now
+        if self._caller_gone(contact, attempt):
             return Reply("da")
         if attempt.label in STAFFED_LABELS:
-            attempt.status = "answered"
-            attempt.ended_at = self.now
-            contact.outcome = "forwarded"
-            contact.connected_to = attempt.number
-            contact.follow_up = False
-            contact.updated_at = self.now
+            self._took_the_call(contact, attempt, "answered", "forwarded")
             said = [prompts.WHISPER["staffed"].format(organisation=self._organisation(contact))]
             if contact.refusal and attempt.label == "fallback":
                 said.append(prompts.WHISPER[f"refusal_{contact.refusal}"])
@@ -236,21 +229,31 @@ class CallFlow:
         if attempt is None or attempt.status is not None:
             return Reply("da")
         contact = attempt.contact
-        if contact.outcome is not None:  # the caller has gone
-            attempt.status = "rejected"
-            attempt.ended_at = self.now
+        if self._caller_gone(contact, attempt):
             return Reply("da")
         if digits.strip() == "1":
-            attempt.status = "accepted"
-            attempt.ended_at = self.now
-            contact.outcome = "connected"
-            contact.connected_to = attempt.number
-            contact.follow_up = False
-            contact.updated_at = self.now
+            self._took_the_call(contact, attempt, "accepted", "connected")
             return Reply("da", (self._context(contact),), bridge=True, log={"accepted": attempt.position})
         attempt.status = "rejected"
         attempt.ended_at = self.now
         return Reply("da")
+
+    def _caller_gone(self, contact: Contact, attempt: DialAttempt) -> bool:
+        """A callee who answers after the caller has left: their attempt ends as rejected."""
+        if contact.outcome is None:
+            return False
+        attempt.status = "rejected"
+        attempt.ended_at = self.now
+        return True
+
+    def _took_the_call(self, contact: Contact, attempt: DialAttempt, status: str, outcome: str) -> None:
+        """The callee took the call (pressed 1, or a staffed line put through): nobody else is rung."""
+        attempt.status = status
+        attempt.ended_at = self.now
+        contact.outcome = outcome
+        contact.connected_to = attempt.number
+        contact.follow_up = False
+        contact.updated_at = self.now
 
     def _organisation(self, contact: Contact) -> str:
         return contact.caller_organisation or prompts.WHISPER["unknown_caller"]

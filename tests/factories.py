@@ -82,3 +82,17 @@ def discharge(
     session.add(row)
     session.flush()
     return row
+
+
+ANNA = "+4540101001"
+
+
+def small_region(app: Flask, session: Session) -> Department:
+    """RH-KARD with Anna on the Monday day shift, the Valby home nurse, and a patient discharged
+    on Saturday 21 November 2026 (active on Monday 23 November), committed."""
+    dept = department(session)
+    caller(session)
+    shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
+    discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
+    session.commit()
+    return dept

@@ -37,17 +37,23 @@ class Clock:
         return self.now
 
 
+# The settings a deployment must give, as the tests give them.
+REQUIRED_SETTINGS = {
+    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    "LINJE72_SECRET_KEY": SECRET_KEY,
+    "LINJE72_FALLBACK_NUMBER": FALLBACK,
+    "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
+    "LINJE72_PUBLIC_URL": PUBLIC_URL,
+}
+
+
 def app_settings(database_url: str, clock: Clock, instance_path: str, **more: Any) -> dict[str, Any]:
     """Return the settings a test app is built with."""
     return {
         "TESTING": True,
         "INSTANCE_PATH": instance_path,
         "DATABASE_URL": database_url,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "LINJE72_SECRET_KEY": SECRET_KEY,
-        "LINJE72_FALLBACK_NUMBER": FALLBACK,
-        "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
-        "LINJE72_PUBLIC_URL": PUBLIC_URL,
+        **REQUIRED_SETTINGS,
         "CLOCK": clock,
         **more,
     }

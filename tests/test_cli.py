@@ -26,7 +26,7 @@ from app.data.models import Contact
 from app.services.export import contact_record
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
-from tests.support import AFTER_HOURS, AUTH_TOKEN, FALLBACK, PUBLIC_URL, SECRET_KEY, Clock
+from tests.support import AFTER_HOURS, AUTH_TOKEN, FALLBACK, PUBLIC_URL, REQUIRED_SETTINGS, SECRET_KEY, Clock
 
 SID_FIRST, SID_SECOND = "CA" + "a" * 32, "CA" + "b" * 32
 
@@ -235,15 +235,7 @@ def test_help_lists_every_command_without_any_setting() -> None:
 
 
 def _settings_file(path: Path, database_url: str, **more: str) -> Path:
-    lines = {
-        "DATABASE_URL": database_url,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "LINJE72_SECRET_KEY": SECRET_KEY,
-        "LINJE72_FALLBACK_NUMBER": FALLBACK,
-        "LINJE72_AFTER_HOURS_NUMBER": AFTER_HOURS,
-        "LINJE72_PUBLIC_URL": PUBLIC_URL,
-        **more,
-    }
+    lines = {"DATABASE_URL": database_url, **REQUIRED_SETTINGS, **more}
     path.write_text("# a deployment's settings\n" + "".join(f"{k}={v}\n" for k, v in lines.items()))
     return path
 

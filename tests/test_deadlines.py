@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.data.db import dispose, get_engine
+from app.data.db import dispose, get_engine, new_session
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
 from tests.proxy import PausingProxy
@@ -27,14 +27,8 @@ POLICY_LIMIT = 5.0  # seconds: the routing policy's "every webhook answers withi
 
 def seed(app: Flask) -> None:
     with app.app_context():
-        from app.data.db import new_session
-
         session = new_session()
-        dept = f.department(session)
-        f.caller(session)
-        f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
-        f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
-        session.commit()
+        f.small_region(app, session)
         session.close()
 
 

@@ -24,11 +24,8 @@ ANNA = "+4540101001"
 
 @pytest.fixture
 def region(app: Flask, session: Session) -> None:
-    dept = f.department(session)
-    f.caller(session)
+    f.small_region(app, session)
     f.caller(session, phone=None, code="4713", organisation="Kildegården", kind="temporary_stay")
-    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
-    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
     session.commit()
 
 

@@ -19,11 +19,7 @@ ANNA = "+4540101001"
 
 @pytest.fixture
 def region(app: Flask, session: Session) -> None:
-    dept = f.department(session)
-    f.caller(session)
-    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
-    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
-    session.commit()
+    f.small_region(app, session)
 
 
 def state(session: Session) -> list[tuple[object, ...]]:

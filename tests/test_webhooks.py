@@ -33,11 +33,7 @@ def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
 
 @pytest.fixture
 def region(app: Flask, session: Session) -> None:
-    dept = f.department(session)
-    f.caller(session)
-    f.shift(session, dept, "day", "2026-11-23 08:00", "2026-11-23 15:00", "+4540101001", "Anna Holm")
-    f.discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
-    session.commit()
+    f.small_region(app, session)
 
 
 def count_contacts(session: Session) -> int:
