@@ -375,14 +375,15 @@ class CallFlow:
             said.append(prompts.say(language, "born", born=born))
         # The birth date and where the call goes, nothing more: the caller ID can be spoofed,
         # so no department, hospital or date is named.
+        first = contact.targets[0]["label"] if contact.targets else "fallback"
         if contact.route == Route.RESPONSIBILITY:
             said.append(prompts.say(language, "active"))
-        elif contact.targets and contact.targets[0]["label"] == "gp":
+        elif first == "gp":
             said.append(prompts.say(language, "none_gp"))
         else:
-            said.append(
-                prompts.say(language, "none_after_hours", after_hours=prompts.say(language, "after_hours"))
-            )
+            # The after-hours line, or the switchboard when the caller is that line itself.
+            where = prompts.say(language, "after_hours" if first == "after_hours" else "switchboard")
+            said.append(prompts.say(language, "none_after_hours", after_hours=where))
         said.append(prompts.say(language, "confirm"))
         return Reply(language, tuple(said), Ask("confirm", digits=1, timeout=8))
 
@@ -406,7 +407,10 @@ class CallFlow:
         """Send the caller to the fallback number after what has been tried so far."""
         contact.route = route.value
         tried = contact.targets[: len(contact.attempts)]
-        if all(t["number"] != self.policy.fallback_number for t in tried):
+        caller = normalise_caller_id(contact.caller_number)
+        if caller != self.policy.fallback_number and all(
+            t["number"] != self.policy.fallback_number for t in tried
+        ):
             fallback = Target(self.policy.fallback_number, "fallback")
             contact.targets = tried + _targets_json([fallback])
         else:
@@ -423,7 +427,11 @@ class CallFlow:
             contact.outcome = "unanswered"
             contacts.mark_for_follow_up(contact)
             contact.step = "ended"
-            key = "nobody" if normalise_caller_id(contact.caller_number) else "nobody_no_number"
+            if not normalise_caller_id(contact.caller_number):
+                key = "nobody_no_number"
+            else:
+                # Only a department that holds the responsibility is promised to call back.
+                key = "nobody" if contact.route == Route.RESPONSIBILITY else "nobody_no_department"
             return Reply(language, (prompts.say(language, key),))
         target = contact.targets[position]
         attempt = DialAttempt(

@@ -39,6 +39,7 @@ PROMPTS: dict[str, dict[str, str]] = {
             "Opkaldet går i stedet til {after_hours}."
         ),
         "after_hours": "vagtlinjen for sundhedsfaglige",
+        "switchboard": "hospitalets omstilling",
         "confirm": "Tryk 1 for at blive stillet om. Tryk 2 for at indtaste et andet CPR-nummer.",
         "confirm_retry": "Det blev ikke forstået.",
         "confirm_failed": "Du stilles nu videre til hospitalets omstilling.",
@@ -55,6 +56,10 @@ PROMPTS: dict[str, dict[str, str]] = {
         "next_target": "Vi prøver næste nummer. Vent venligst.",
         "nobody": (
             "Det lykkedes ikke at få fat i nogen. Afdelingen ringer dig op hurtigst muligt. "
+            "Er patientens liv i fare, så ring 112. Farvel."
+        ),
+        "nobody_no_department": (
+            "Det lykkedes ikke at få fat i nogen. Du bliver ringet op hurtigst muligt. "
             "Er patientens liv i fare, så ring 112. Farvel."
         ),
         "nobody_no_number": (
@@ -92,6 +97,7 @@ PROMPTS: dict[str, dict[str, str]] = {
             "The call will go to {after_hours} instead."
         ),
         "after_hours": "the after-hours line for health professionals",
+        "switchboard": "the hospital switchboard",
         "confirm": "Press 1 to be connected. Press 2 to enter another CPR number.",
         "confirm_retry": "That was not understood.",
         "confirm_failed": "You are now being transferred to the hospital switchboard.",
@@ -110,6 +116,10 @@ PROMPTS: dict[str, dict[str, str]] = {
         "next_target": "Trying the next number. Please wait.",
         "nobody": (
             "Nobody could be reached. The department will call you back. "
+            "If the patient's life is in danger, call 112. Goodbye."
+        ),
+        "nobody_no_department": (
+            "Nobody could be reached. You will be called back. "
             "If the patient's life is in danger, call 112. Goodbye."
         ),
         "nobody_no_number": (

@@ -354,6 +354,11 @@ def test_the_line_never_rings_the_caller_back_to_itself(
     trace = play_call(app, caller, ScriptedPhone(keys, {FALLBACK: ""}))
     assert trace.rung == chain
     assert contact(session).route == "no_responsibility"
+    # The read-back names where the call really goes: not back to the caller's own line.
+    heard = "egen læge" if caller == GP else "vagtlinjen"
+    assert heard not in trace.text
+    if caller == AFTER_HOURS:
+        assert "Opkaldet går i stedet til hospitalets omstilling." in trace.text
 
 
 @pytest.mark.usefixtures("region")
@@ -365,3 +370,23 @@ def test_a_cpr_number_that_matches_no_discharge_is_kept_only_as_its_pseudonym(
     assert row.patient_ref is not None and row.patient_ref.startswith("P-")
     assert row.patient_cpr_encrypted is None
     assert row.discharge is None
+
+
+@pytest.mark.usefixtures("region")
+def test_when_nobody_answers_about_a_patient_without_a_department_no_department_is_promised(
+    app: Flask, session: Session
+) -> None:
+    trace = play_call(app, NURSE, ScriptedPhone(["1503521236", "1"]))  # an unknown patient
+    assert trace.said[-1] == (
+        "Det lykkedes ikke at få fat i nogen. Du bliver ringet op hurtigst muligt. "
+        "Er patientens liv i fare, så ring 112. Farvel."
+    )
+    assert contact(session).follow_up is True
+
+
+@pytest.mark.usefixtures("region")
+def test_the_fallback_line_calling_in_is_never_rung_back(app: Flask, session: Session) -> None:
+    trace = play_call(app, FALLBACK, ScriptedPhone(["1#", "2#", "3#"]))
+    assert trace.rung == []
+    assert "Farvel" in trace.said[-1]
+    assert contact(session).route == "unidentified_caller"

@@ -727,8 +727,8 @@ def test_a_rota_with_one_row_in_2062_is_not_imported_without_confirmation(
     ]
     assert result.stderr.splitlines() == [
         f"{path}:3: start: warning: 2062-11-25 15:00 is more than a year ahead: a typing error?",
-        f"{path}: not imported: it would remove 6 shifts and add 2; check the periods above "
-        "(or confirm, e.g. with --yes)",
+        f"{path}: not imported: it would remove more shifts than it adds for RH-KARD "
+        "(6 shifts removed, 2 added); check the periods above (or confirm, e.g. with --yes)",
         f"{path}: refused; nothing was changed.",
     ]
     assert count(session, Shift) == 7
@@ -745,3 +745,20 @@ def test_a_rota_that_removes_more_than_it_adds_needs_yes(
     result = runner.invoke(cli, args=["import", "rota", str(path), *args], input=stdin)
     assert count(session, Shift) == kept  # 7 - 6 + 2 with --yes; untouched without
     assert result.exit_code == (0 if args else 1)
+
+
+@pytest.mark.usefixtures("planned_rota")
+def test_another_department_adding_many_shifts_does_not_hide_a_stray_row(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    factories.department(session, "BFH-GER")
+    session.commit()
+    many = "".join(
+        f"BFH-GER,oncall,2026-12-{day:02d} 15:00,2026-12-{day + 1:02d} 08:00,Dorte Berg,40102002\n"
+        for day in range(1, 21)
+    )
+    path = write(tmp_path, "rota.csv", STRAY + many)
+    result = invoke(runner, "rota", path)
+    assert result.exit_code == 1
+    assert "for RH-KARD (6 shifts removed, 2 added)" in result.stderr
+    assert count(session, Shift) == 7

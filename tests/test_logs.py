@@ -49,7 +49,9 @@ def test_a_server_loggers_own_handler_is_redacted_too(
         ("call from +4532501010 at 2026-11-23 10:00:00", True),
         ("attempt 1234567890123 done", True),
         ("CA0101401234abcdef", False),
+        ("call CA5f0101401234abcdef0123456789abcd step patient", True),
     ),
+    ids=["phone-and-time", "long-number", "digits-in-a-word", "call-id"],
 )
 def test_phone_numbers_and_long_numbers_are_left_alone(
     server_logger: tuple[logging.Logger, io.StringIO], line: str, kept: bool
@@ -58,3 +60,12 @@ def test_phone_numbers_and_long_numbers_are_left_alone(
     configure("INFO")
     logger.warning(line)
     assert (line in stream.getvalue()) is kept
+
+
+def test_a_cpr_number_beside_a_call_id_is_still_blanked(
+    server_logger: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = server_logger
+    configure("INFO")
+    logger.warning("call CA5f0101401234abcdef0123456789abcd keyed 0101401234")
+    assert stream.getvalue().strip() == "call CA5f0101401234abcdef0123456789abcd keyed [redacted]"

@@ -160,3 +160,19 @@ def test_the_administrators_can_list_the_security_events(app: Flask, clock: Cloc
     assert len(lines) == 11
     assert lines[-1].split()[1:3] == ["locked_out", STRANGER]
     assert "10 failed unit codes within 1:00:00" in lines[-1]
+
+
+@pytest.mark.usefixtures("region")
+def test_failures_before_a_short_lockout_do_not_lock_the_number_again(
+    app: Flask, session: Session, clock: Clock, database_url: str, instance_path: str
+) -> None:
+    short = create_app(app_settings(database_url, clock, instance_path, LINJE72_LOCKOUT_MINUTES="10"))
+    try:
+        for _ in range(4):
+            play_call(short, STRANGER, ScriptedPhone(["1#", "2#", "3#"], {FALLBACK: ""}))
+        clock.set((clock.now + timedelta(minutes=11)).isoformat())
+        trace = play_call(short, STRANGER, ScriptedPhone(["9#", "4713#", "0101401234", "1"], {ANNA: "1"}))
+    finally:
+        dispose(short)
+    assert "ikke genkendt" in trace.text  # one more wrong code: asked again, not locked
+    assert trace.connected_to == ANNA

@@ -48,7 +48,9 @@ def import_file(kind: str, path: Path, yes: bool) -> None:
             return True
         if not sys.stdin.isatty():
             return False
-        return click.confirm("It removes more shifts than it adds. Import it?", default=False)
+        return click.confirm(
+            "It removes more shifts than it adds for a department. Import it?", default=False
+        )
 
     with session_scope(write=True) as session:
         result = import_path(session, kind, path, vault=vault, now=now, confirm=confirm)

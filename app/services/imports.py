@@ -81,12 +81,17 @@ def _rota(text: str, problems: Problems, context: _Context) -> str | None:
         f"{plural(plan.removed, 'shift')} removed, {plan.added} added"
         for plan in plans
     ]
-    removed, added = sum(p.removed for p in plans), sum(p.added for p in plans)
-    # One stray row (a year typed 2062) widens the period a file replaces: a file that
-    # removes more than it adds goes ahead only when someone has seen and confirmed it.
-    if removed > added and (context.confirm is None or not context.confirm(context.plan)):
+    # One stray row (a year typed 2062) widens the period a file replaces for its
+    # department: a file that removes more shifts than it adds for any department goes
+    # ahead only when someone has seen and confirmed it.
+    shrinking = [plan for plan in plans if plan.removed > plan.added]
+    if shrinking and (context.confirm is None or not context.confirm(context.plan)):
+        which = ", ".join(
+            f"{plan.department} ({plural(plan.removed, 'shift')} removed, {plan.added} added)"
+            for plan in shrinking
+        )
         problems.file(
-            f"not imported: it would remove {removed} shifts and add {added}; "
+            f"not imported: it would remove more shifts than it adds for {which}; "
             "check the periods above (or confirm, e.g. with --yes)"
         )
         return None

@@ -66,11 +66,18 @@ def unit_code_failed(
     if not number:
         return False
     record_event(session, UNIT_CODE_FAILED, now, contact)
+    # Failures before the number's last lockout were paid for by it: they count no more.
+    since = now - limits.failure_window
+    last_lockout = session.scalar(
+        select(func.max(SecurityEvent.at)).where(
+            SecurityEvent.caller_number == number, SecurityEvent.kind == LOCKED_OUT, SecurityEvent.at > since
+        )
+    )
     failures = session.scalar(
         select(func.count(SecurityEvent.id)).where(
             SecurityEvent.caller_number == number,
             SecurityEvent.kind == UNIT_CODE_FAILED,
-            SecurityEvent.at > now - limits.failure_window,
+            SecurityEvent.at > (last_lockout or since),
         )
     )
     if (failures or 0) < limits.lockout_failures:

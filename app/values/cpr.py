@@ -20,9 +20,17 @@ CPR_LIKE = re.compile(r"(?<![\d+])\d{6}[- ]?\d{4}(?!\d)")
 REDACTED = "[redacted]"
 
 
+# The provider's ids (CA… for calls, 32 hex digits) may hold ten decimal digits in a row:
+# they are left whole, so that a call's log lines can be found by its id.
+PROVIDER_ID = re.compile(r"\b[A-Z]{2}[0-9a-f]{32}\b")
+
+
 def redact(text: str) -> str:
-    """Return `text` with anything shaped like a CPR number blanked out."""
-    return CPR_LIKE.sub(REDACTED, text)
+    """Return `text` with anything shaped like a CPR number blanked out (provider ids kept whole)."""
+    kept = PROVIDER_ID.findall(text)
+    parts = PROVIDER_ID.split(text)
+    out = [CPR_LIKE.sub(REDACTED, part) for part in parts]
+    return "".join(part + (kept[i] if i < len(kept) else "") for i, part in enumerate(out))
 
 
 def shown(value: object) -> str:
