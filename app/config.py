@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_LOCKOUT_FAILURES": "10",  # failed unit codes from one number within an hour
     "LINJE72_LOCKOUT_MINUTES": "60",  # how long the number is then not asked again
     "LINJE72_LOOKUPS_PER_HOUR": "30",  # patient look-ups per identified caller
+    # The console's accounts.
+    "LINJE72_LOGIN_FAILURES": "5",  # failed logins before the account is locked for a while
+    "LINJE72_LOGIN_LOCK_MINUTES": "15",
+    "LINJE72_SESSION_IDLE_MINUTES": "30",  # a console session ends after this long unused
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
     "LINJE72_LOG_LEVEL": "INFO",
@@ -149,6 +153,35 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Console:
+    """How the console's logins and sessions behave."""
+
+    login_failures: int = 5
+    login_lock: timedelta = timedelta(minutes=15)
+    idle: timedelta = timedelta(minutes=30)
+
+
+def console_from(settings: Mapping[str, Any]) -> Console:
+    """Parse the console's settings; raise ConfigError naming a bad one."""
+
+    def minutes(name: str) -> timedelta:
+        return timedelta(minutes=_setting(settings, name, _positive_int))
+
+    return Console(
+        login_failures=_setting(settings, "LINJE72_LOGIN_FAILURES", _positive_int),
+        login_lock=minutes("LINJE72_LOGIN_LOCK_MINUTES"),
+        idle=minutes("LINJE72_SESSION_IDLE_MINUTES"),
+    )
+
+
+def _setting(settings: Mapping[str, Any], name: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(str(settings[name]))
+    except (ValueError, PhoneError) as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+@dataclass(frozen=True)
 class Policy:
     """The configurable parts of the routing policy, parsed once at start."""
 
@@ -166,10 +199,7 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
     """Parse the policy settings; raise ConfigError naming a bad one."""
 
     def parsed(name: str, parse: Callable[[str], Any]) -> Any:
-        try:
-            return parse(str(settings[name]))
-        except (ValueError, PhoneError) as exc:
-            raise ConfigError(f"{name}: {exc}") from None
+        return _setting(settings, name, parse)
 
     calendar = Calendar(
         day_hours=parsed("LINJE72_DAY_HOURS", DayHours.parse),

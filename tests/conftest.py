@@ -6,14 +6,16 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.data.db import Base, dispose, make_engine, new_session
+from app.data.db import Base, dispose, make_engine
 from app.data.migrate import upgrade
+from app.services import accounts
 from tests.support import SETTING_NAMES, SETTING_PREFIXES, Clock, app_settings
 
 # Read before the tests clear the environment: the one setting the suite itself takes.
@@ -28,6 +30,12 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
         if name.startswith(SETTING_PREFIXES) or name in SETTING_NAMES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("LINJE72_INSTANCE_PATH", str(tmp_path_factory.mktemp("cli-instance")))
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with the least work: the same checks, without the production cost on every login."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +89,8 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    with app.app_context():
-        session = new_session()
-        yield session
-        session.close()
+    """A session on the test's database, without an app context held open: each request the
+    test makes then runs in a context of its own, as in production."""
+    session: Session = app.extensions["linje72.sessions"]()
+    yield session
+    session.close()

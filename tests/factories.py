@@ -96,3 +96,18 @@ def small_region(app: Flask, session: Session) -> Department:
     discharge(app, session, dept, "2026-11-21T10:30:00+01:00")
     session.commit()
     return dept
+
+
+PASSWORD = "correct horse battery"
+
+
+def user(
+    session: Session, email: str, role: str, departments: tuple[str, ...] = (), password: str = PASSWORD
+) -> object:
+    """A console account, through the same service as `linje72 user add`."""
+    from app.services.accounts import add_user
+    from app.values.times import parse_time
+
+    account = add_user(session, email, role, departments, password, parse_time("2026-11-01T09:00:00+01:00"))
+    session.flush()
+    return account

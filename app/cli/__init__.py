@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
 
 from app import create_app
 from app.cli.calls import call, oncall
@@ -20,9 +20,11 @@ from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
 from app.cli.jobs import scheduler
 from app.cli.security import security
+from app.cli.users import user
 from app.config import ConfigError
+from app.data.db import dispose
 
-COMMANDS = (init_db, import_file, contacts, oncall, call, seed_demo_command, demo, scheduler, security)
+COMMANDS = (init_db, import_file, contacts, oncall, call, seed_demo_command, demo, scheduler, security, user)
 
 
 class CliGroup(FlaskGroup):
@@ -32,6 +34,17 @@ class CliGroup(FlaskGroup):
         # FlaskGroup would load the app to find more commands, and print a traceback
         # when a setting is missing; every command of ours is on the group already.
         return sorted(super(FlaskGroup, self).list_commands(ctx))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:
+            # An app this group made for the command: its pooled connections end with it
+            # (an app handed in, as a test runner does, belongs to whoever made it).
+            info = ctx.find_object(ScriptInfo)
+            app = getattr(info, "_loaded_app", None) if info else None
+            if app is not None and info is not None and info.create_app is self.create_app:
+                dispose(app)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -62,7 +62,8 @@ def demo(host: str, port: int) -> None:
             f"\nThe demo's settings are kept in {instance / SETTINGS_FILE}; every linje72 command reads them."
         )
     click.echo(
-        f"\nThe demo line answers at http://{host}:{port}/voice/incoming\n"
+        f"\nThe console: http://{host}:{port}/ (log in with an account above)\n"
+        f"The demo line answers at http://{host}:{port}/voice/incoming\n"
         f"Webhook signatures are checked with TWILIO_AUTH_TOKEN={app.config['TWILIO_AUTH_TOKEN']}\n"
         "Call it from the terminal in another shell, as a known home nurse:\n"
         "    .venv/bin/linje72 call --from '+45 32 50 10 10'\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, event
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, LargeBinary, String, Table, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.data.db import Base, UTCDateTime
@@ -218,3 +218,61 @@ class PatientLookup(Base):
 
     def __repr__(self) -> str:
         return f"PatientLookup({self.patient_ref!r})"
+
+
+user_departments = Table(
+    "user_departments",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """A person who uses the console: a planner, a department's staff, the region, an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2), default="da")
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Changes when the password does: sessions made with the old one end.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary=user_departments, order_by="Department.code"
+    )
+
+    def __repr__(self) -> str:
+        return f"User({self.email!r}, {self.role!r})"
+
+
+class AuditEvent(Base):
+    """One thing someone did or saw in the console: append-only, never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # the email as it was, or what was typed at login
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+    def __repr__(self) -> str:
+        return f"AuditEvent({self.action!r}, {self.actor!r})"
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(_mapper: Any, _connection: Any, audit: AuditEvent) -> None:
+    raise ValueError("the audit log is append-only: an event is never changed or removed")

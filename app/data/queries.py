@@ -84,3 +84,23 @@ def contact_by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Co
     """Return the call's contact; with `lock`, held until the transaction ends."""
     query = select(Contact).where(Contact.call_sid == call_sid)
     return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def shifts_covering_all(
+    session: Session, now: datetime, department_ids: Sequence[int]
+) -> dict[int, list[ShiftInfo]]:
+    """Return the shifts covering `now` of many departments, by department id, in one query."""
+    found: dict[int, list[ShiftInfo]] = {department_id: [] for department_id in department_ids}
+    rows = session.scalars(
+        select(Shift)
+        .where(
+            Shift.department_id.in_(list(department_ids)),
+            Shift.start_at > now - LONGEST_SHIFT,
+            Shift.start_at <= now,
+            Shift.end_at > now,
+        )
+        .order_by(Shift.start_at, Shift.id)
+    )
+    for row in rows:
+        found[row.department_id].append(shift_info(row))
+    return found

@@ -250,3 +250,19 @@ PATIENTS: tuple[DemoPatient, ...] = (
         (DemoDischarge("DEMO-0010", "RHG-NEURO", 26, 4 * 24, "temporary_stay", "Albertslund"),),
     ),
 )
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    role: str
+    departments: tuple[str, ...]
+    password: str  # a demo's password, set again at every seeding: never use the demo in production
+
+
+ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("admin@demo.linje72.dk", "admin", (), "demo-admin-7272"),
+    DemoAccount("planner@demo.linje72.dk", "planner", ("RH-KARD", "BFH-GER"), "demo-planner-7272"),
+    DemoAccount("afdeling@demo.linje72.dk", "department", ("RH-KARD",), "demo-afdeling-7272"),
+    DemoAccount("region@demo.linje72.dk", "region", (), "demo-region-7272"),
+)

@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from app.config import Policy
-from app.demo.data import CALLERS, DEPARTMENTS, EXTENDED_UNTIL, GAP_DEPARTMENT, PATIENTS
+from app.demo.data import ACCOUNTS, CALLERS, DEPARTMENTS, EXTENDED_UNTIL, GAP_DEPARTMENT, PATIENTS
 from app.intake.callers import CallerRecord
 from app.intake.departments import DepartmentRecord
 from app.intake.discharges import DischargeRecord
 from app.intake.rota import ShiftRecord
+from app.services.accounts import add_user, find_user, reset_password
 from app.services.directory import upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
 from app.services.rota import replace_rota
@@ -52,7 +53,17 @@ def seed_demo(session: Session, vault: CprVault, policy: Policy, now: datetime) 
     shifts, window = rota_records(policy.calendar, now)
     replace_rota(session, shifts)
     discharges = store_discharges(session, vault, discharge_records(now))
+    seed_accounts(session, now)
     return _summary(policy.calendar, now, window, len(shifts), discharges.count, callers.count)
+
+
+def seed_accounts(session: Session, now: datetime) -> None:
+    """One console account per role, with the demo's passwords (set again at every seeding)."""
+    for account in ACCOUNTS:
+        if find_user(session, account.email) is None:
+            add_user(session, account.email, account.role, account.departments, account.password, now)
+        else:
+            reset_password(session, account.email, account.password)
 
 
 def department_records() -> list[DepartmentRecord]:
@@ -173,6 +184,10 @@ def _summary(
     lines += ["", "Patients to try (fictional CPR numbers; key all 10 digits):"]
     for patient in PATIENTS:
         lines.append(f"  {patient.cpr}  {patient.expect}")
+    lines += ["", "Console accounts (email, demo password, role; never for production):"]
+    for account in ACCOUNTS:
+        where = f" {','.join(account.departments)}" if account.departments else ""
+        lines.append(f"  {account.email:<25} {account.password:<19} {account.role}{where}")
     lines += ["", "Call from a number below, or from an unknown one and key the unit code:"]
     for caller in CALLERS:
         phone = caller.phone or "(no phone)"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from app.data import queries
-from app.data.models import Contact, DialAttempt
+from app.data.models import Contact, Department, DialAttempt
 from app.values.phones import normalise_caller_id
 from routing import Period, Route
 
@@ -116,3 +119,57 @@ def close_stale_calls(session: Session, now: datetime) -> int:
     for contact in stale:
         close_contact(contact, now)
     return len(stale)
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """What the contact log shows: a period; one hospital, department, route, outcome or caller."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    hospital: str = ""
+    department: str = ""
+    route: str = ""
+    outcome: str = ""
+    caller: str = ""  # part of the organisation, or of the number
+
+
+def contact_log(
+    session: Session,
+    wanted: ContactFilter,
+    visible: Collection[str] | None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Contact], int]:
+    """Return a page of contacts, newest first, and how many match; `visible` limits the departments."""
+    conditions: list[Any] = []
+    if visible is not None:
+        conditions.append(Contact.department.has(Department.code.in_(list(visible))))
+    if wanted.since is not None:
+        conditions.append(Contact.started_at >= wanted.since)
+    if wanted.until is not None:
+        conditions.append(Contact.started_at < wanted.until)
+    if wanted.hospital:
+        conditions.append(Contact.department.has(Department.hospital == wanted.hospital))
+    if wanted.department:
+        conditions.append(Contact.department.has(Department.code == wanted.department))
+    if wanted.route:
+        conditions.append(Contact.route == wanted.route)
+    if wanted.outcome:
+        conditions.append(Contact.outcome == wanted.outcome)
+    if wanted.caller:
+        pattern = f"%{wanted.caller}%"
+        conditions.append(
+            or_(Contact.caller_organisation.ilike(pattern), Contact.caller_number.ilike(pattern))
+        )
+    total = session.scalar(select(func.count(Contact.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Contact)
+        .where(*conditions)
+        .options(selectinload(Contact.attempts), selectinload(Contact.department))
+        .order_by(Contact.started_at.desc(), Contact.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, total

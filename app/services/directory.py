@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -136,6 +136,60 @@ def department_chain_at(session: Session, policy: Policy, code: str, now: dateti
         now=now,
         fallback_number=policy.fallback_number,
     )
+
+
+@dataclass(frozen=True)
+class DepartmentNow:
+    """A department on "who answers now": its period and the chain a call would ring, in order."""
+
+    code: str
+    name: str
+    hospital: str
+    decision: Decision
+
+    @property
+    def gap(self) -> bool:
+        """Nobody of the department's own answers first: no rota person and no department phone."""
+        return not self.decision.targets or self.decision.targets[0].label not in FIRST_ANSWERERS
+
+
+# Who should answer first in a period: a person on the rota or the department's own phone.
+FIRST_ANSWERERS = frozenset({"day", "oncall", "department_day", "department_oncall"})
+
+
+def who_answers(
+    session: Session, policy: Policy, now: datetime, codes: Collection[str] | None = None, hospital: str = ""
+) -> list[DepartmentNow]:
+    """Return each department's chain at `now`, exactly as a call would ring it (two queries).
+
+    `codes` limits the departments (None: all); `hospital` filters by hospital name.
+    """
+    query = select(Department).order_by(Department.hospital, Department.code)
+    if codes is not None:
+        query = query.where(Department.code.in_(list(codes)))
+    if hospital:
+        query = query.where(Department.hospital == hospital)
+    departments = session.scalars(query).all()
+    shifts = queries.shifts_covering_all(session, now, [d.id for d in departments])
+    return [
+        DepartmentNow(
+            department.code,
+            department.name,
+            department.hospital,
+            decide_for_department(
+                department=queries.department_info(department),
+                shifts=shifts[department.id],
+                calendar=policy.calendar,
+                now=now,
+                fallback_number=policy.fallback_number,
+            ),
+        )
+        for department in departments
+    ]
+
+
+def hospitals(session: Session) -> list[str]:
+    return list(session.scalars(select(Department.hospital).distinct().order_by(Department.hospital)))
 
 
 def find_by(session: Session, model: type[M], column: str, keys: Iterable[str]) -> dict[str, M]:

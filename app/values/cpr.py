@@ -91,6 +91,11 @@ class CprVault:
         return self._cipher.decrypt(blob[:12], blob[12:], b"cpr").decode()
 
 
+def derive_key(secret: str, purpose: bytes) -> bytes:
+    """Return a 32-byte key for one purpose, derived from LINJE72_SECRET_KEY (HKDF)."""
+    return _derive(secret, purpose)
+
+
 def _derive(secret: str, purpose: bytes) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"linje72", info=purpose)
     return hkdf.derive(secret.encode())

@@ -1,0 +1,105 @@
+"""The audit log: who did or saw what, when, from where. Append-only."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.data.models import AuditEvent, User
+from app.services.export import spreadsheet_safe
+from app.values.cpr import redact
+from app.values.times import local_iso
+
+# What is recorded (the `action` column).
+LOGIN = "login"
+LOGIN_FAILED = "login_failed"
+LOGOUT = "logout"
+VIEW = "view"  # a page that shows personal data (staff numbers, callers, patients by pseudonym)
+EXPORT = "export"
+CHANGE = "change"
+
+
+def record(
+    session: Session,
+    now: datetime,
+    action: str,
+    *,
+    user: User | None = None,
+    actor: str = "",
+    target: str = "",
+    detail: str = "",
+    address: str = "",
+) -> AuditEvent:
+    """Append one event (flush only). Nothing in it may hold a CPR number: it is redacted anyway."""
+    event = AuditEvent(
+        at=now,
+        user_id=user.id if user else None,
+        actor=(user.email if user else actor)[:254],
+        action=action,
+        target=redact(target)[:200],
+        detail=redact(detail)[:500],
+        address=address[:64],
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    actor: str = ""
+    action: str = ""
+
+
+def search(
+    session: Session, wanted: AuditFilter, *, limit: int = 200, offset: int = 0
+) -> tuple[Sequence[AuditEvent], int]:
+    """Return the newest events that match, and how many match in all."""
+    conditions = []
+    if wanted.since is not None:
+        conditions.append(AuditEvent.at >= wanted.since)
+    if wanted.until is not None:
+        conditions.append(AuditEvent.at < wanted.until)
+    if wanted.actor:
+        conditions.append(AuditEvent.actor.ilike(f"%{wanted.actor}%"))
+    if wanted.action:
+        conditions.append(AuditEvent.action == wanted.action)
+    total = session.scalar(select(func.count(AuditEvent.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, total
+
+
+CSV_COLUMNS = ("at", "actor", "action", "target", "detail", "address")
+
+
+def write_csv(out: TextIO, events: Sequence[AuditEvent]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for event in events:
+        writer.writerow(
+            [
+                spreadsheet_safe(str(value))
+                for value in (
+                    local_iso(event.at),
+                    event.actor,
+                    event.action,
+                    event.target,
+                    event.detail,
+                    event.address,
+                )
+            ]
+        )

@@ -1,0 +1,52 @@
+"""The audit log for administrators: filter it, read it, export it as CSV."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from flask import Response, render_template, request
+
+from app.data.db import session_scope
+from app.services import audit
+from app.values.access import Permission
+from app.web import bp
+from app.web.guard import record, requires
+from app.web.pages import _day
+
+ACTIONS = (audit.LOGIN, audit.LOGIN_FAILED, audit.LOGOUT, audit.VIEW, audit.EXPORT, audit.CHANGE)
+
+
+def _filter() -> audit.AuditFilter:
+    args = request.args
+    until = _day(args.get("to", ""))
+    return audit.AuditFilter(
+        since=_day(args.get("from", "")),
+        until=until + timedelta(days=1) if until else None,
+        actor=args.get("actor", "").strip()[:254],
+        action=args.get("action", "") if args.get("action", "") in ACTIONS else "",
+    )
+
+
+@bp.get("/audit")
+@requires(Permission.VIEW_AUDIT)
+def audit_log() -> str:
+    with session_scope(write=True) as db:
+        rows, total = audit.search(db, _filter())
+        record(db, audit.VIEW, "audit log", ", ".join(f"{k}={v}" for k, v in request.args.items() if v))
+        return render_template("audit.html", rows=rows, total=total, args=request.args, actions=ACTIONS)
+
+
+@bp.get("/audit.csv")
+@requires(Permission.VIEW_AUDIT)
+def audit_export() -> Response:
+    out = io.StringIO()
+    with session_scope(write=True) as db:
+        rows, _ = audit.search(db, _filter(), limit=100_000)
+        audit.write_csv(out, rows)
+        record(db, audit.EXPORT, "audit log", f"{len(rows)} events")
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=linje72-audit.csv"},
+    )

@@ -1,0 +1,71 @@
+"""Wire the console into the app: sessions, logins, CSRF protection, languages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, get_locale
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from app.config import console_from
+from app.data.db import session_scope
+from app.services.accounts import get_user
+from app.values.cpr import derive_key
+from app.values.times import local_minute
+from app.web.user import ConsoleUser
+
+LANGUAGES = ("da", "en")
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+
+
+def init_console(app: Flask) -> None:
+    """Configure the console's sessions, logins, CSRF protection and translations."""
+    console = console_from(app.config)
+    app.config["CONSOLE"] = console
+    # A key of its own for the session cookie, derived from the one secret.
+    app.secret_key = derive_key(app.config["LINJE72_SECRET_KEY"], b"linje72 web session")
+    app.config.update(
+        SESSION_COOKIE_SECURE=str(app.config["LINJE72_PUBLIC_URL"]).startswith("https://"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=console.idle,  # renewed on every request: an idle timeout
+        SESSION_REFRESH_EACH_REQUEST=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own lifetime bounds the token
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.login_message = None
+    babel.init_app(app, locale_selector=_locale, default_translation_directories="web/translations")
+    app.jinja_env.filters["local"] = _local
+    app.jinja_env.globals["get_locale"] = get_locale
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> ConsoleUser | None:
+    """Load the session's account; a disabled account or a changed password ends the session."""
+    number, _, version = user_id.partition(":")
+    if not number.isdigit():
+        return None
+    with session_scope() as db:
+        user = get_user(db, int(number))
+        if user is None or user.disabled or str(user.session_version) != version:
+            return None
+        return ConsoleUser.of(user)
+
+
+def _locale() -> str:
+    if current_user.is_authenticated:
+        return str(current_user.language)
+    chosen = session.get("language")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return request.accept_languages.best_match(LANGUAGES, default="da") if current_app else "da"
+
+
+def _local(moment: datetime | None) -> str:
+    return local_minute(moment) if moment else ""
