@@ -272,3 +272,11 @@ def test_a_bad_user_command_names_what_is_wrong_and_changes_nothing(
     assert message in result.output
     session.rollback()
     assert session.scalars(select(AuditEvent)).all() == []
+
+
+def test_the_console_serves_its_own_stylesheet(app: Flask) -> None:
+    page = app.test_client().get("/login").get_data(as_text=True)
+    assert 'href="/assets/console.css"' in page
+    with app.test_client().get("/assets/console.css") as css:
+        assert css.status_code == 200 and "--brand" in css.get_data(as_text=True)
+    assert "https://" not in page  # nothing from a CDN: hospital networks are often closed

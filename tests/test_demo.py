@@ -173,7 +173,7 @@ def test_the_rota_leaves_one_oncall_gap_on_purpose(
         else:
             assert sorted(roles) == ["backup", "oncall"], demo.code
     assert f"{GAP_DEPARTMENT} has no on-call doctor" in summary
-    assert "Tue 24 Nov 15:00" in summary
+    assert "Tue 24 Nov 15:30" in summary
 
 
 @pytest.mark.parametrize(

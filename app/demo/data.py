@@ -184,7 +184,9 @@ CALLERS: tuple[DemoCaller, ...] = (
     DemoCaller("+4538681813", "4719", "Akuttelefonen 1813, Region Hovedstaden", "acute_1813"),
 )
 
-GAP_DEPARTMENT = "HGH-LUNG"  # no on-call shift on the night after today, on purpose
+# No on-call shift on the night after today, on purpose, in a department without an on-call
+# phone of its own: calls that night go to its backup and switchboard.
+GAP_DEPARTMENT = "BFH-GER"
 EXTENDED_UNTIL = time(12)  # local time, tomorrow, of the extended responsibility
 
 PATIENTS: tuple[DemoPatient, ...] = (

@@ -46,3 +46,8 @@ def local_iso(moment: datetime) -> str:
 def local_minute(moment: datetime) -> str:
     """Return `moment` as Copenhagen wall-clock time to the minute, e.g. '2026-11-23 08:00'."""
     return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M")
+
+
+def local_clock(moment: datetime) -> str:
+    """Return `moment` as Copenhagen time of day to the second, e.g. '10:00:12'."""
+    return moment.astimezone(COPENHAGEN).strftime("%H:%M:%S")

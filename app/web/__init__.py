@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint(
-    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
 )
 
 from app.web import admin, auth, pages  # noqa: E402, F401  (the views register themselves on bp)

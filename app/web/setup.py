@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, request, session
+from flask import Flask, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -13,7 +13,7 @@ from app.config import console_from
 from app.data.db import session_scope
 from app.services.accounts import get_user
 from app.values.cpr import derive_key
-from app.values.times import local_minute
+from app.values.times import local_clock, local_minute
 from app.web.user import ConsoleUser
 
 LANGUAGES = ("da", "en")
@@ -42,6 +42,7 @@ def init_console(app: Flask) -> None:
     login_manager.login_message = None
     babel.init_app(app, locale_selector=_locale, default_translation_directories="web/translations")
     app.jinja_env.filters["local"] = _local
+    app.jinja_env.filters["clock"] = _clock
     app.jinja_env.globals["get_locale"] = get_locale
 
 
@@ -62,9 +63,14 @@ def _locale() -> str:
     if current_user.is_authenticated:
         return str(current_user.language)
     chosen = session.get("language")
-    if chosen in LANGUAGES:
-        return str(chosen)
-    return request.accept_languages.best_match(LANGUAGES, default="da") if current_app else "da"
+    # Danish unless someone chose English: the browser's own preference is often English
+    # on a Danish hospital's machines.
+    return str(chosen) if chosen in LANGUAGES else "da"
+
+
+def _clock(moment: datetime | None) -> str:
+    """The local time of day to the second, for events within one call."""
+    return local_clock(moment) if moment else ""
 
 
 def _local(moment: datetime | None) -> str:
