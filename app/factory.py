@@ -35,15 +35,19 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["linje72.vault"] = CprVault(settings["LINJE72_SECRET_KEY"])
     logs.configure(settings["LINJE72_LOG_LEVEL"])
 
+    from app.api import bp as api_bp
+    from app.api.setup import init_api
     from app.web import bp as web_bp
     from app.web.setup import csrf, init_console
     from ivr import bp as ivr_bp
 
     init_console(app)
     app.register_blueprint(web_bp)
-    # The provider's webhooks carry a signature, not a browser's CSRF token.
+    # The provider's webhooks carry a signature, the API a bearer token: no browser CSRF token.
     csrf.exempt(ivr_bp)
+    csrf.exempt(api_bp)
     app.register_blueprint(ivr_bp)
+    init_api(app)
 
     from app.cli import register_commands
 

@@ -20,11 +20,24 @@ from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
 from app.cli.jobs import scheduler
 from app.cli.security import security
+from app.cli.tokens import token
 from app.cli.users import user
 from app.config import ConfigError
 from app.data.db import dispose
 
-COMMANDS = (init_db, import_file, contacts, oncall, call, seed_demo_command, demo, scheduler, security, user)
+COMMANDS = (
+    init_db,
+    import_file,
+    contacts,
+    oncall,
+    call,
+    seed_demo_command,
+    demo,
+    scheduler,
+    security,
+    user,
+    token,
+)
 
 
 class CliGroup(FlaskGroup):

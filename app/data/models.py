@@ -276,3 +276,20 @@ class AuditEvent(Base):
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(_mapper: Any, _connection: Any, audit: AuditEvent) -> None:
     raise ValueError("the audit log is append-only: an event is never changed or removed")
+
+
+class ApiToken(Base):
+    """A calling system's key to the API: shown once, stored as a hash, with scopes; revocable."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated: read, rota, discharges
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"ApiToken({self.name!r})"

@@ -188,6 +188,11 @@ def who_answers(
     ]
 
 
+def all_departments_listed(session: Session) -> Sequence[Department]:
+    """Every department, by code."""
+    return session.scalars(select(Department).order_by(Department.code)).all()
+
+
 def hospitals(session: Session) -> list[str]:
     return list(session.scalars(select(Department.hospital).distinct().order_by(Department.hospital)))
 

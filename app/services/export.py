@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.data.models import Contact
@@ -81,6 +81,27 @@ def contact_records(session: Session, since: datetime | None = None) -> Iterator
         query = query.where(Contact.started_at >= since)
     for contact in session.scalars(query.execution_options(yield_per=500)):
         yield contact_record(contact)
+
+
+def contact_page(
+    session: Session, since: datetime | None, until: datetime | None, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Return a page of export objects, oldest first, and how many contacts match in all."""
+    conditions = []
+    if since is not None:
+        conditions.append(Contact.started_at >= since)
+    if until is not None:
+        conditions.append(Contact.started_at < until)
+    total = session.scalar(select(func.count(Contact.id)).where(*conditions)) or 0
+    query = (
+        select(Contact)
+        .where(*conditions)
+        .options(selectinload(Contact.attempts), selectinload(Contact.department))
+        .order_by(Contact.started_at, Contact.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [contact_record(contact) for contact in session.scalars(query)], total
 
 
 def write_contacts(session: Session, out: TextIO, fmt: str, since: datetime | None = None) -> int:

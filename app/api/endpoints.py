@@ -1,0 +1,96 @@
+"""The first endpoints (scope `read`): departments, who answers now, the contact log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, render_template
+from flask_smorest import abort
+
+from app.api import bp
+from app.api.auth import requires_scope
+from app.api.schemas import AtQuery, ContactPageSchema, ContactQuery, DepartmentSchema, OncallSchema
+from app.data.db import session_scope
+from app.services import audit
+from app.services.directory import all_departments_listed, who_answers
+from app.services.export import contact_page
+from app.values.times import TimeError, local_iso, parse_time
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+@bp.get("/departments")
+@bp.doc(security=BEARER, summary="Every department")
+@bp.response(200, DepartmentSchema(many=True))
+@requires_scope("read")
+def departments() -> Any:
+    with session_scope() as session:
+        return [
+            {
+                "code": d.code,
+                "name": d.name,
+                "hospital": d.hospital,
+                "day_hours": d.day_hours,
+                "day_phone": d.day_phone,
+                "oncall_phone": d.oncall_phone,
+                "switchboard_phone": d.switchboard_phone,
+            }
+            for d in all_departments_listed(session)
+        ]
+
+
+@bp.get("/departments/<code>/oncall")
+@bp.arguments(AtQuery, location="query", as_kwargs=True)
+@bp.doc(security=BEARER, summary="Who a call about the department's patient rings now (or at `at`), in order")
+@bp.response(200, OncallSchema)
+@requires_scope("read")
+def oncall(code: str, at: str | None = None) -> Any:
+    moment = _time("at", at) if at else current_app.config["CLOCK"]()
+    with session_scope() as session:
+        rows = who_answers(session, current_app.config["POLICY"], moment, [code])
+    if not rows:
+        abort(404, message=f"no department with code {code!r}")
+    row = rows[0]
+    return {
+        "department": row.code,
+        "at": local_iso(moment),
+        "period": row.decision.period.value,
+        "gap": row.gap,
+        "targets": [{"number": t.number, "label": t.label, "name": t.name} for t in row.decision.targets],
+    }
+
+
+@bp.get("/contacts")
+@bp.arguments(ContactQuery, location="query", as_kwargs=True)
+@bp.doc(security=BEARER, summary="The contact log, oldest first, a page at a time (no CPR numbers)")
+@bp.response(200, ContactPageSchema)
+@requires_scope("read")
+def contacts(page: int, per_page: int, since: str | None = None, until: str | None = None) -> Any:
+    start = _time("since", since) if since else None
+    end = _time("until", until) if until else None
+    clock = current_app.config["CLOCK"]
+    with session_scope(write=True) as session:
+        items, total = contact_page(session, start, end, limit=per_page, offset=(page - 1) * per_page)
+        audit.record(
+            session,
+            clock(),
+            audit.VIEW,
+            actor=f"API token {g.api_caller}",
+            target="contact log",
+            detail=f"page {page} of {per_page}; since={since or '-'} until={until or '-'}",
+        )
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def _time(name: str, text: str) -> Any:
+    try:
+        return parse_time(text)
+    except TimeError as exc:
+        abort(422, message=f"{name}: {exc}", errors={name: [str(exc)]})
+
+
+@bp.get("/docs")
+@bp.doc(summary="This document, to read in a browser")
+def docs() -> str:
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return render_template("api_docs.html", spec=spec)

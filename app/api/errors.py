@@ -1,0 +1,42 @@
+"""One error responder for the API: RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str = "", **more: Any) -> Response:
+    """Return a problem details response; `more` adds members such as `errors`."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "instance": request.path}
+    if detail:
+        body["detail"] = detail
+    body.update(more)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    return response
+
+
+def http_problem(error: HTTPException) -> Response | HTTPException:
+    """Problem details for an error under /api/; any other page keeps its own error page."""
+    if not request.path.startswith("/api/"):
+        return error
+    data = getattr(error, "data", None) or {}
+    extra: dict[str, Any] = {}
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        # webargs nests validation errors by location (query, json): the field paths are inside.
+        extra["errors"] = (
+            errors.get("query", errors.get("json", errors)) if isinstance(errors, dict) else errors
+        )
+    status = error.code or 500
+    detail = data.get("message") or (error.description if status != 500 else "")
+    response = problem(status, error.name, detail or "", **extra)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="linje72"'
+    return response

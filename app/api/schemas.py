@@ -1,0 +1,80 @@
+"""What the API sends and takes, described once for the responses and the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class DepartmentSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "RH-KARD"})
+    name = fields.String(required=True)
+    hospital = fields.String(required=True)
+    day_hours = fields.String(allow_none=True, metadata={"description": "the department's own day hours"})
+    day_phone = fields.String(required=True)
+    oncall_phone = fields.String(allow_none=True)
+    switchboard_phone = fields.String(required=True)
+
+
+class TargetSchema(Schema):
+    number = fields.String(required=True, metadata={"example": "+4540101002"})
+    label = fields.String(
+        required=True,
+        metadata={
+            "description": "why it is in the chain: day, oncall, department_day, department_oncall, "
+            "backup, switchboard, fallback"
+        },
+    )
+    name = fields.String(metadata={"description": "the person on the rota, when there is one"})
+
+
+class OncallSchema(Schema):
+    department = fields.String(required=True)
+    at = fields.String(required=True, metadata={"description": "the moment, ISO 8601 in Copenhagen time"})
+    period = fields.String(required=True, validate=validate.OneOf(["day", "oncall"]))
+    gap = fields.Boolean(
+        required=True, metadata={"description": "no one of the department's own answers first"}
+    )
+    targets = fields.List(fields.Nested(TargetSchema), required=True)
+
+
+class AtQuery(Schema):
+    at = fields.String(metadata={"description": "ISO 8601; without an offset, Copenhagen time; default now"})
+
+
+class ContactQuery(Schema):
+    since = fields.String(metadata={"description": "from this time (ISO 8601), inclusive"})
+    until = fields.String(metadata={"description": "before this time (ISO 8601)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class DialledSchema(Schema):
+    number = fields.String(required=True)
+    status = fields.String(allow_none=True)
+
+
+class ContactSchema(Schema):
+    """One call, as in the contact export (no CPR number; the patient by pseudonym)."""
+
+    call_sid = fields.String(required=True)
+    started_at = fields.String(required=True)
+    ended_at = fields.String(allow_none=True)
+    caller_number = fields.String()
+    caller_organisation = fields.String(allow_none=True)
+    caller_kind = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    period = fields.String(allow_none=True)
+    route = fields.String(allow_none=True)
+    patient_ref = fields.String(allow_none=True)
+    dialled = fields.List(fields.Nested(DialledSchema))
+    connected_to = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    follow_up = fields.Boolean()
+    test_call = fields.Boolean()
+
+
+class ContactPageSchema(Schema):
+    items = fields.List(fields.Nested(ContactSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
