@@ -26,3 +26,20 @@ def test_every_phrase_is_translated_and_the_compiled_catalogue_is_current(langua
     assert compiled.getvalue() == (folder / "messages.mo").read_bytes(), (
         "run the README's pybabel compile command"
     )
+
+
+def test_every_phrase_in_the_code_is_in_the_catalogues() -> None:
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parents[1]
+    method_map = [("app/web/**.py", "python"), ("app/web/templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "_n": None, "lazy_gettext": None}
+    found = {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(str(root), method_map, keywords=keywords)
+    }
+    for language in ("da", "en"):
+        with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as source:
+            catalog = read_po(source, locale=language)
+        known = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+        assert not found - known, (language, sorted(found - known))

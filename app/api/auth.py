@@ -23,13 +23,15 @@ def requires_scope(scope: str) -> Callable[[F], F]:
             kind, _, token = header.partition(" ")
             if kind.lower() != "bearer" or not token.strip():
                 abort(401, message="give the calling system's token: Authorization: Bearer <token>")
-            with session_scope(write=True) as session:
+            with session_scope() as session:
                 record = find_token(session, token.strip(), current_app.config["CLOCK"]())
                 if record is None:
                     abort(401, message="the token is not valid (unknown or revoked)")
                 assert record is not None
                 scopes = record.scopes.split()
                 g.api_caller = record.name
+                if session.dirty:  # its use is noted (at most once a minute)
+                    session.commit()
             if scope not in scopes:
                 abort(403, message=f"the token's scopes ({', '.join(scopes)}) do not include {scope!r}")
             return view(*args, **kwargs)

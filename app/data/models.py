@@ -107,6 +107,14 @@ class Contact(Base):
     """One call on the line, from the first webhook to the end: its state and its record."""
 
     __tablename__ = "contacts"
+    # The contact log's filters, each with the newest first.
+    __table_args__ = (
+        Index("ix_contacts_department_started", "department_id", "started_at"),
+        Index("ix_contacts_caller_started", "caller_id", "started_at"),
+        Index("ix_contacts_number_started", "caller_number", "started_at"),
+        Index("ix_contacts_outcome_started", "outcome", "started_at"),
+        Index("ix_contacts_route_started", "route", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.data.db import session_scope
 from app.services import audit
-from app.services.contacts import ContactFilter, contact_log
+from app.services.contacts import COUNT_CAP, ContactFilter, contact_log
 from app.services.directory import hospitals, who_answers
 from app.values.access import Permission
 from app.values.times import TimeError, local_minute, parse_time
@@ -78,12 +78,13 @@ def contacts() -> str:
             rows=rows,
             total=total,
             page=page,
-            pages=max(1, -(-total // PAGE_SIZE)),
+            pages=max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)),
             args=args,
             hospitals=names,
             departments=visible,
             routes=[route.value for route in Route],
             outcomes=OUTCOMES,
+            cap=COUNT_CAP,
         )
 
 
