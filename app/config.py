@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from app.values.access import GroupRole, parse_role_map
 from app.values.phones import PhoneError, normalise
 from routing import Calendar, DayHours
 from routing.calendar import DEFAULT_CLOSED_DAYS, DEFAULT_DAY_HOURS, DEFAULT_GP_HOURS
@@ -65,6 +66,12 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_LOGIN_FAILURES": "5",  # failed logins before the account is locked for a while
     "LINJE72_LOGIN_LOCK_MINUTES": "15",
     "LINJE72_SESSION_IDLE_MINUTES": "30",  # a console session ends after this long unused
+    # Single sign-on with the region's identity provider (OpenID Connect); off when no issuer.
+    "LINJE72_OIDC_ISSUER": None,
+    "LINJE72_OIDC_CLIENT_ID": None,
+    "LINJE72_OIDC_CLIENT_SECRET": None,
+    "LINJE72_OIDC_GROUPS_CLAIM": "groups",
+    "LINJE72_OIDC_ROLE_MAP": "",  # group=role[:DEPT,DEPT];…
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
     "LINJE72_LOG_LEVEL": "INFO",
@@ -159,6 +166,18 @@ class Console:
     login_failures: int = 5
     login_lock: timedelta = timedelta(minutes=15)
     idle: timedelta = timedelta(minutes=30)
+    sso: Sso | None = None
+
+
+@dataclass(frozen=True)
+class Sso:
+    """The region's identity provider, and which of its groups give which role."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    groups_claim: str
+    roles: tuple[GroupRole, ...]
 
 
 def console_from(settings: Mapping[str, Any]) -> Console:
@@ -171,6 +190,25 @@ def console_from(settings: Mapping[str, Any]) -> Console:
         login_failures=_setting(settings, "LINJE72_LOGIN_FAILURES", _positive_int),
         login_lock=minutes("LINJE72_LOGIN_LOCK_MINUTES"),
         idle=minutes("LINJE72_SESSION_IDLE_MINUTES"),
+        sso=_sso(settings),
+    )
+
+
+def _sso(settings: Mapping[str, Any]) -> Sso | None:
+    issuer = settings.get("LINJE72_OIDC_ISSUER")
+    if not issuer:
+        return None
+    for name in ("LINJE72_OIDC_CLIENT_ID", "LINJE72_OIDC_CLIENT_SECRET", "LINJE72_OIDC_ROLE_MAP"):
+        if not settings.get(name):
+            raise ConfigError(f"{name} is not set: single sign-on (LINJE72_OIDC_ISSUER) needs it")
+    if public_url_problem(str(issuer)):
+        raise ConfigError(f"LINJE72_OIDC_ISSUER must be the provider's base URL, not {issuer!r}")
+    return Sso(
+        issuer=str(issuer).rstrip("/"),
+        client_id=str(settings["LINJE72_OIDC_CLIENT_ID"]),
+        client_secret=str(settings["LINJE72_OIDC_CLIENT_SECRET"]),
+        groups_claim=str(settings["LINJE72_OIDC_GROUPS_CLAIM"]),
+        roles=_setting(settings, "LINJE72_OIDC_ROLE_MAP", parse_role_map),
     )
 
 

@@ -163,3 +163,23 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count(User.id))) or 0
+
+
+def sso_account(
+    session: Session, email: str, role: str, department_codes: Sequence[str], now: datetime
+) -> User:
+    """The account of someone the region's identity provider vouches for: made on the first
+    login, its role and departments kept in step with the provider's groups; a disabled
+    account stays disabled (AccountError)."""
+    user = find_user(session, email)
+    if user is None:
+        # No password of ours: this account logs in through the region only.
+        return add_user(
+            session, email, role, department_codes, generate_password() + generate_password(), now
+        )
+    if user.disabled:
+        raise AccountError("this account is disabled")
+    user.role = role
+    user.departments = _departments(session, department_codes)
+    user.last_login_at = now
+    return user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 
 
 class ConsoleRole(enum.StrEnum):
@@ -56,3 +57,38 @@ def password_problem(password: str) -> str | None:
     if password.strip() != password:
         return "a password must not start or end with a space"
     return None
+
+
+@dataclass(frozen=True)
+class GroupRole:
+    """What one group of the region's identity provider gives in Linje 72."""
+
+    group: str
+    role: ConsoleRole
+    departments: tuple[str, ...] = ()
+
+
+def parse_role_map(text: str) -> tuple[GroupRole, ...]:
+    """Parse `group=role[:DEPT,DEPT];…`; raise ValueError naming what is wrong. The first match wins."""
+    mapping = []
+    for item in filter(None, (part.strip() for part in text.split(";"))):
+        group, equals, rest = item.partition("=")
+        role, _, departments = rest.partition(":")
+        if not equals or not group.strip():
+            raise ValueError(f"expected group=role[:DEPT,DEPT], got {item!r}")
+        try:
+            console_role = ConsoleRole(role.strip())
+        except ValueError:
+            raise ValueError(
+                f"no role {role.strip()!r} in {item!r} (roles: {', '.join(ConsoleRole)})"
+            ) from None
+        codes = tuple(code.strip() for code in departments.split(",") if code.strip())
+        if console_role in NEEDS_DEPARTMENTS and not codes:
+            raise ValueError(f"a {console_role} group needs its departments: {item!r}")
+        mapping.append(GroupRole(group.strip(), console_role, codes))
+    return tuple(mapping)
+
+
+def role_for_groups(mapping: tuple[GroupRole, ...], groups: list[str]) -> GroupRole | None:
+    """Return what the first mapped group the person is in gives, or None."""
+    return next((entry for entry in mapping if entry.group in groups), None)

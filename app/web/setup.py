@@ -41,6 +41,10 @@ def init_console(app: Flask) -> None:
     login_manager.login_view = "web.login"
     login_manager.login_message = None
     babel.init_app(app, locale_selector=_locale, default_translation_directories="web/translations")
+    if console.sso is not None:
+        from app.web.sso import init_sso
+
+        init_sso(app, console.sso)
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["clock"] = _clock
     app.jinja_env.globals["get_locale"] = get_locale
