@@ -69,6 +69,14 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def sign_in(page: object, live: str, email: str, password: str) -> None:
+    """Log in through the form, as a person does."""
+    page.goto(live + "/login")  # type: ignore[attr-defined]
+    page.fill("input[name=email]", email)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+
+
 def shot(page: object, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
@@ -103,10 +111,7 @@ def test_each_role_logs_in_reads_who_answers_now_and_logs_out(
 
 def test_a_department_filters_the_contact_log_and_switches_to_english(live: str, browser: object) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    page.goto(live + "/login")
-    page.fill("input[name=email]", "admin@demo.linje72.dk")
-    page.fill("input[name=password]", "demo-admin-7272")
-    page.click("button[type=submit]")
+    sign_in(page, live, "admin@demo.linje72.dk", "demo-admin-7272")
     page.wait_for_selector("h1:has-text('Hvem svarer nu')")
     # A night at Bispebjerg: the demo leaves its geriatrics without an on-call doctor.
     page.goto(live + "/?hospital=Bispebjerg+og+Frederiksberg+Hospital&at=2026-11-24T22:00")
@@ -128,9 +133,6 @@ def test_a_department_filters_the_contact_log_and_switches_to_english(live: str,
     page.wait_for_selector("h1:has-text('Audit log')")
     shot(page, "07-audit-log")
     phone = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
-    phone.goto(live + "/login")
-    phone.fill("input[name=email]", "afdeling@demo.linje72.dk")
-    phone.fill("input[name=password]", "demo-afdeling-7272")
-    phone.click("button[type=submit]")
+    sign_in(phone, live, "afdeling@demo.linje72.dk", "demo-afdeling-7272")
     phone.wait_for_selector("section.card")
     shot(phone, "08-phone-who-answers-now")

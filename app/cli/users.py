@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import datetime
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from app.data.db import session_scope
 from app.services import audit
@@ -43,6 +45,11 @@ def _password(generate: bool) -> tuple[str, bool]:
     return line, False
 
 
+def _audit(db: Session, now: datetime, email: str, detail: str) -> None:
+    """Record a change to an account made from the command line."""
+    audit.record(db, now, audit.CHANGE, actor=_actor(), target=f"account {email}", detail=detail)
+
+
 def _fail(exc: AccountError) -> None:
     click.echo(f"linje72: {exc}", err=True)
     sys.exit(1)
@@ -70,14 +77,7 @@ def add(email: str, role: str, departments: tuple[str, ...], language: str, gene
         with session_scope(write=True) as db:
             account = add_user(db, email, role, departments, password, now, language)
             detail = f"role={account.role} departments={','.join(departments) or '-'}"
-            audit.record(
-                db,
-                now,
-                audit.CHANGE,
-                actor=_actor(),
-                target=f"account {account.email}",
-                detail="added; " + detail,
-            )
+            _audit(db, now, account.email, "added; " + detail)
             created = account.email
     except AccountError as exc:
         _fail(exc)
@@ -128,14 +128,7 @@ def reset(email: str, generate: bool) -> None:
     try:
         with session_scope(write=True) as db:
             account = reset_password(db, email, password)
-            audit.record(
-                db,
-                now,
-                audit.CHANGE,
-                actor=_actor(),
-                target=f"account {account.email}",
-                detail="password reset",
-            )
+            _audit(db, now, account.email, "password reset")
     except AccountError as exc:
         _fail(exc)
     click.echo(f"New password set for {email.strip().lower()}.")
