@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from app.data import queries
 from app.data.models import Caller, Contact, Department, DialAttempt
@@ -19,13 +19,29 @@ from routing import Period, Route
 STALE_AFTER = timedelta(hours=2)
 
 
+LOCKED = "linje72.locked_contacts"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _locks_end_with_the_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(LOCKED, None)
+
+
 def find_contact(session: Session, call_sid: str) -> Contact | None:
     """Return the call's contact, locked until the transaction ends.
 
     Locked because the status callback and a whisper of the same call may arrive at
-    the same moment in different processes.
+    the same moment in different processes. A contact this transaction has locked (or
+    made) already is returned without asking the database again.
     """
-    return queries.contact_by_sid(session, call_sid, lock=True)
+    held: dict[str, Contact] = session.info.setdefault(LOCKED, {})
+    if call_sid in held:
+        return held[call_sid]
+    contact = queries.contact_by_sid(session, call_sid, lock=True)
+    if contact is not None:
+        held[call_sid] = contact
+    return contact
 
 
 def find_attempt(session: Session, attempt_id: int) -> DialAttempt | None:
@@ -61,6 +77,7 @@ def open_contact(
     )
     session.add(contact)
     session.flush()
+    session.info.setdefault(LOCKED, {})[call_sid] = contact  # made by this transaction: held by it
     return contact
 
 

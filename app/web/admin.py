@@ -12,16 +12,16 @@ from app.services import audit
 from app.values.access import Permission
 from app.web import bp
 from app.web.guard import record, requires
-from app.web.pages import _day
+from app.web.pages import day_start
 
 ACTIONS = (audit.LOGIN, audit.LOGIN_FAILED, audit.LOGOUT, audit.VIEW, audit.EXPORT, audit.CHANGE)
 
 
 def _filter() -> audit.AuditFilter:
     args = request.args
-    until = _day(args.get("to", ""))
+    until = day_start(args.get("to", ""))
     return audit.AuditFilter(
-        since=_day(args.get("from", "")),
+        since=day_start(args.get("from", "")),
         until=until + timedelta(days=1) if until else None,
         actor=args.get("actor", "").strip()[:254],
         action=args.get("action", "") if args.get("action", "") in ACTIONS else "",

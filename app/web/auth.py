@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -24,8 +24,6 @@ def login() -> str | Response | tuple[str, int]:
         return redirect(url_for("web.front"))
     form = LoginForm()
     if form.validate_on_submit():
-        from flask import current_app
-
         with session_scope(write=True) as db:
             result = authenticate(
                 db, form.email.data or "", form.password.data or "", current_app.config["CONSOLE"], now()

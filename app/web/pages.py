@@ -57,7 +57,7 @@ def contacts() -> str:
     visible = current_user.visible
     if department and visible is not None and department not in visible:
         abort(404)  # never another department's data, nor whether it exists
-    since, until = _day(args.get("from", "")), _day(args.get("to", ""))
+    since, until = day_start(args.get("from", "")), day_start(args.get("to", ""))
     wanted = ContactFilter(
         since=since,
         until=until + timedelta(days=1) if until else None,
@@ -88,7 +88,7 @@ def contacts() -> str:
         )
 
 
-def _day(text: str) -> datetime | None:
+def day_start(text: str) -> datetime | None:
     """A date from the filter (YYYY-MM-DD, local), as the moment it starts; None when not given."""
     try:
         day = datetime.strptime(text, "%Y-%m-%d")
