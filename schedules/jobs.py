@@ -43,12 +43,13 @@ def close_stale(session: Session, policy: Policy, now: datetime) -> int:
 
 
 def report_gaps(session: Session, policy: Policy, now: datetime, horizon: timedelta = GAP_HORIZON) -> int:
-    """Warn about on-call time in the coming hours that no rota shift covers; return how many gaps."""
+    """Warn about time in the coming hours where nobody of a department answers first."""
     gaps = find_gaps(session, policy.calendar, now, horizon)
     for gap in gaps:
         log.warning(
-            "rota gap: %s has no on-call doctor from %s to %s",
+            "rota gap: nobody of %s answers first in %s time from %s to %s",
             gap.department,
+            gap.period,
             local_iso(gap.start),
             local_iso(gap.end),
         )

@@ -34,7 +34,9 @@ def invoke(runner: FlaskCliRunner, kind: str, path: Path) -> Result:
 
 
 def run_import(app: Flask, session: Session, clock: Clock, kind: str, path: Path) -> ImportResult:
-    return import_path(session, kind, path, vault=app.extensions["linje72.vault"], now=clock())
+    return import_path(
+        session, kind, path, vault=app.extensions["linje72.vault"], now=clock(), policy=app.config["POLICY"]
+    )
 
 
 def count(session: Session, model: type) -> int:
@@ -69,7 +71,7 @@ def test_example_files_import_cleanly_in_order(runner: FlaskCliRunner, session: 
     expected = [
         ("departments", "departments.csv", "3 departments: 3 added, 0 updated"),
         ("callers", "callers.csv", "4 callers: 4 added, 0 updated"),
-        ("rota", "rota.csv", "4 shifts for 2 departments: 4 added, 0 replaced"),
+        ("rota", "rota.csv", "4 shifts for 2 departments: 4 added, 0 removed, 0 changed (rota version 1)"),
         ("discharges", "discharges.json", "3 discharges: 3 added, 0 updated"),
     ]
     for kind, name, summary in expected:
@@ -79,9 +81,12 @@ def test_example_files_import_cleanly_in_order(runner: FlaskCliRunner, session: 
         assert result.stderr == ""
     rota = invoke(runner, "rota", EXAMPLES / "rota.csv")  # again: the same shifts replaced
     assert rota.stdout.splitlines() == [
-        "BFH-GER: replaces 2026-11-23 15:30 to 2026-11-24 08:00 (local time): 1 shift removed, 1 added",
-        "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): 3 shifts removed, 3 added",
-        f"{EXAMPLES / 'rota.csv'}: 4 shifts for 2 departments: 4 added, 4 replaced",
+        "BFH-GER: replaces 2026-11-23 15:30 to 2026-11-24 08:00 (local time): "
+        "0 added, 0 removed, 0 changed, 1 unchanged",
+        "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): "
+        "0 added, 0 removed, 0 changed, 3 unchanged",
+        f"{EXAMPLES / 'rota.csv'}: 4 shifts for 2 departments: "
+        "0 added, 0 removed, 0 changed (rota version 2)",
     ]
 
     assert [count(session, model) for model in (Department, Caller, Shift, Discharge)] == [3, 4, 4, 3]
@@ -458,8 +463,9 @@ def test_a_rota_replaces_only_the_departments_shifts_inside_the_period_it_covers
     result = invoke(runner, "rota", path)
 
     assert result.stdout.splitlines() == [
-        "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): 2 shifts removed, 2 added",
-        f"{path}: 2 shifts for 1 department: 2 added, 2 replaced",
+        "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): "
+        "0 added, 0 removed, 2 changed, 0 unchanged",
+        f"{path}: 2 shifts for 1 department: 0 added, 0 removed, 2 changed (rota version 1)",
     ]
     session.rollback()
     shifts = session.scalars(select(Shift).order_by(Shift.start_at, Shift.id)).all()
@@ -723,12 +729,14 @@ def test_a_rota_with_one_row_in_2062_is_not_imported_without_confirmation(
     result = invoke(runner, "rota", path)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "RH-KARD: replaces 2026-11-24 15:00 to 2062-11-26 08:00 (local time): 6 shifts removed, 2 added"
+        "RH-KARD: replaces 2026-11-24 15:00 to 2062-11-26 08:00 (local time): "
+        "1 added, 5 removed, 1 changed, 0 unchanged"
     ]
     assert result.stderr.splitlines() == [
         f"{path}:3: start: warning: 2062-11-25 15:00 is more than a year ahead: a typing error?",
         f"{path}: not imported: it would remove more shifts than it adds for RH-KARD "
-        "(6 shifts removed, 2 added); check the periods above (or confirm, e.g. with --yes)",
+        "(5 shifts removed, 1 added); 1 warning to acknowledge; "
+        "check the lines above (or confirm, e.g. with --yes)",
         f"{path}: refused; nothing was changed.",
     ]
     assert count(session, Shift) == 7
@@ -760,5 +768,5 @@ def test_another_department_adding_many_shifts_does_not_hide_a_stray_row(
     path = write(tmp_path, "rota.csv", STRAY + many)
     result = invoke(runner, "rota", path)
     assert result.exit_code == 1
-    assert "for RH-KARD (6 shifts removed, 2 added)" in result.stderr
+    assert "for RH-KARD (5 shifts removed, 1 added)" in result.stderr
     assert count(session, Shift) == 7

@@ -60,7 +60,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_a_rota_with_a_new_number_is_imported_with_a_warning(
+def test_a_rota_with_a_new_number_is_published_once_its_warning_is_acknowledged(
     runner: FlaskCliRunner, session: Session, tmp_path: Path
 ) -> None:
     f.department(session)
@@ -71,12 +71,17 @@ def test_a_rota_with_a_new_number_is_imported_with_a_warning(
         "department,role,start,end,name,phone\n"
         "RH-KARD,oncall,2026-11-23 15:00,2026-11-24 08:00,Bo Jensen,+45 31 00 01 01\n",
     )
-    result = runner.invoke(args=["import", "rota", str(path)])
-    assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [
+    warning = (
         f"{path}:2: phone: warning: {UNLISTED} is in a range the numbering plan does not list yet; "
         "check it is right"
-    ]
+    )
+    refused = runner.invoke(args=["import", "rota", str(path)])
+    assert refused.exit_code == 1 and warning in refused.stderr.splitlines()
+    assert session.scalars(select(Shift.phone)).all() == []
+    result = runner.invoke(args=["import", "rota", str(path), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [warning]
+    session.rollback()  # see what the command committed
     assert session.scalars(select(Shift.phone)).all() == [UNLISTED]
 
 

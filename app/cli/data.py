@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from app.data.db import get_engine, session_scope
 from app.data.migrate import upgrade
 from app.services.export import write_contacts
 from app.services.imports import IMPORT_KINDS, import_path
+from app.services.rota import Author
 
 
 @click.command("init-db")
@@ -27,14 +29,19 @@ def init_db() -> None:
 @click.command("import")
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--yes", is_flag=True, help="Go ahead when a rota would remove more shifts than it adds.")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Publish a rota that leaves gaps, has warnings, or removes more shifts than it adds.",
+)
 @with_appcontext
 def import_file(kind: str, path: Path, yes: bool) -> None:
     """Import a departments, callers, rota or discharges file (all or nothing).
 
     A rota replaces, per department, the shifts inside the period the file covers for
-    it; the periods and counts are shown, and a file that would remove more shifts than
-    it adds is imported only when confirmed (or with --yes).
+    it, as a new rota version; the periods, the changes and the gaps it leaves are
+    shown, and a file with gaps or warnings, or that would remove more shifts than it
+    adds, is published only when confirmed (or with --yes).
     """
     vault = current_app.extensions["linje72.vault"]
     now = current_app.config["CLOCK"]()
@@ -42,23 +49,31 @@ def import_file(kind: str, path: Path, yes: bool) -> None:
 
     def confirm(plan: list[str]) -> bool:
         for line in plan:
-            click.echo(line)
+            click.echo(line, err=": warning: " in line)
         shown.extend(plan)
         if yes:
             return True
         if not sys.stdin.isatty():
             return False
-        return click.confirm(
-            "It removes more shifts than it adds for a department. Import it?", default=False
-        )
+        return click.confirm("Publish this rota, with what is shown above?", default=False)
 
     with session_scope(write=True) as session:
-        result = import_path(session, kind, path, vault=vault, now=now, confirm=confirm)
+        result = import_path(
+            session,
+            kind,
+            path,
+            vault=vault,
+            now=now,
+            confirm=confirm,
+            policy=current_app.config["POLICY"],
+            author=Author(f"command line ({_user()})", "cli"),
+        )
         for line in result.plan:
-            if line not in shown:
+            if line not in shown and line not in result.warnings:
                 click.echo(line)
         for warning in result.warnings:
-            click.echo(warning, err=True)
+            if warning not in shown:
+                click.echo(warning, err=True)
         if result.errors:
             # Leaving the scope by the exit below rolls the session back.
             for error in result.errors:
@@ -82,3 +97,11 @@ def export_contacts(fmt: str, since: str | None) -> None:
     start = option_time(since, "--since")
     with session_scope() as session:
         write_contacts(session, sys.stdout, fmt, since=start)
+
+
+def _user() -> str:
+    """The operating-system account that runs the command, as the version's author."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown user"

@@ -82,6 +82,8 @@ class Shift(Base):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(20))
+    # The publish that put it in place (None: stored before rota versions existed).
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("rota_versions.id"))
 
     department: Mapped[Department] = relationship()
 
@@ -301,3 +303,187 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:
         return f"ApiToken({self.name!r})"
+
+
+class RotaVersion(Base):
+    """One publish of a rota: who, when, from which file, what it changed. Restorable."""
+
+    __tablename__ = "rota_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(10))  # web, cli, api, restore
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    file_hash: Mapped[str] = mapped_column(String(64), default="")  # SHA-256 of the file's bytes
+    shifts: Mapped[int] = mapped_column(default=0)
+    added: Mapped[int] = mapped_column(default=0)
+    removed: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+    restored_from_id: Mapped[int | None] = mapped_column(ForeignKey("rota_versions.id"))
+
+    departments: Mapped[list[RotaVersionDepartment]] = relationship(
+        back_populates="version", order_by="RotaVersionDepartment.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"RotaVersion({self.id!r}, {self.file_name!r})"
+
+
+class RotaVersionDepartment(Base):
+    """What one publish put in place for one department: its period and its shifts, as published."""
+
+    __tablename__ = "rota_version_departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("rota_versions.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    # [[role, start ISO (UTC), end ISO (UTC), name, phone], …]: enough to publish it again.
+    shifts: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    added: Mapped[int] = mapped_column(default=0)
+    removed: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+
+    version: Mapped[RotaVersion] = relationship(back_populates="departments")
+    department: Mapped[Department] = relationship()
+
+
+class RotaDraft(Base):
+    """An uploaded rota, checked and waiting to be published (or discarded); nothing live yet."""
+
+    __tablename__ = "rota_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(10))
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    file_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The checked shifts: [{department, role, start, end, name, phone, row, place}, …] (times UTC ISO).
+    records: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The periods replaced, per department code: [start ISO, end ISO] (a scheduling system may name them).
+    scope: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # What the checks found: {"errors": [...], "warnings": [...], "notes": [...]} as lines.
+    findings: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft, published, discarded
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("rota_versions.id"))
+
+    def __repr__(self) -> str:
+        return f"RotaDraft({self.id!r}, {self.status!r})"
+
+
+class RotaOverride(Base):
+    """Someone covering instead of a rota person (or in a gap) for a stretch; kept apart from the
+    rota so that a new upload does not undo it. Never changed in place: an edit or a withdrawal
+    ends the row (`ended_at`) and an edit adds a new one that names it (`previous_id`)."""
+
+    __tablename__ = "rota_overrides"
+    __table_args__ = (Index("ix_rota_overrides_department_end", "department_id", "end_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    role: Mapped[str] = mapped_column(String(10))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))
+    replaces_name: Mapped[str] = mapped_column(String(200), default="")
+    replaces_phone: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(254))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("rota_overrides.id"))
+
+    department: Mapped[Department] = relationship()
+
+    def __repr__(self) -> str:
+        return f"RotaOverride({self.id!r}, {self.name!r})"
+
+
+class CalendarFeed(Base):
+    """A secret iCalendar address for one person's shifts or a department's whole rota; revocable."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # the person's; None: the department's feed
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department] = relationship()
+
+    def __repr__(self) -> str:
+        return f"CalendarFeed({self.id!r}, {self.name!r})"
+
+
+class PlannerPhone(Base):
+    """A number that hears of a department's rota gaps; `mobile` ones get SMS (Danish numbers do
+    not tell mobile from landline), the others a voice call."""
+
+    __tablename__ = "planner_phones"
+    __table_args__ = (Index("uq_planner_phones_department_phone", "department_id", "phone", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    phone: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    mobile: Mapped[bool] = mapped_column(default=True)
+
+    department: Mapped[Department] = relationship()
+
+    def __repr__(self) -> str:
+        return f"PlannerPhone({self.phone!r})"
+
+
+class GapAlert(Base):
+    """A rota gap the planners were told of: once when found, again when it is a day away."""
+
+    __tablename__ = "gap_alerts"
+    __table_args__ = (Index("ix_gap_alerts_department_start", "department_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    near_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the "a day away" message
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # covered since
+
+    department: Mapped[Department] = relationship()
+
+    def __repr__(self) -> str:
+        return f"GapAlert({self.id!r})"
+
+
+class OutgoingMessage(Base):
+    """An SMS or voice call the line sent to staff (never with patient data), and its delivery."""
+
+    __tablename__ = "outgoing_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(5))  # sms, voice
+    to_number: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(20))  # gap, gap_near, override_link
+    body: Mapped[str] = mapped_column(String(1000))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
+    gap_alert_id: Mapped[int | None] = mapped_column(ForeignKey("gap_alerts.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_messages.id"))  # the failed SMS
+
+    def __repr__(self) -> str:
+        return f"OutgoingMessage({self.channel!r}, {self.status!r})"

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.data.models import Caller, Contact, Department, Discharge, Shift
-from routing import LONGEST_SHIFT, DayHours, DepartmentInfo, DischargeInfo, Role, ShiftInfo
+from app.data.models import Caller, Contact, Department, Discharge, RotaOverride, Shift
+from routing import (
+    LONGEST_SHIFT,
+    DayHours,
+    DepartmentInfo,
+    DischargeInfo,
+    Override,
+    Role,
+    ShiftInfo,
+    shifts_at,
+)
 
 
 def department_info(department: Department) -> DepartmentInfo:
@@ -48,19 +57,43 @@ def discharges_of(session: Session, cpr_lookup: str) -> Sequence[Discharge]:
 
 
 def shifts_covering(session: Session, department_id: int, now: datetime) -> list[ShiftInfo]:
-    """Return the department's rota shifts that cover `now`, in one indexed query."""
-    rows = session.scalars(
-        select(Shift)
-        .where(
-            Shift.department_id == department_id,
-            # Bounded below so the index range stays a week wide however long the history.
-            Shift.start_at > now - LONGEST_SHIFT,
-            Shift.start_at <= now,
-            Shift.end_at > now,
-        )
-        .order_by(Shift.start_at, Shift.id)
+    """Return who covers the department at `now` as shifts: the rota's, with today's overrides
+    laid over them (two indexed queries)."""
+    return shifts_covering_all(session, now, [department_id])[department_id]
+
+
+def override_info(row: RotaOverride, department: str = "") -> Override:
+    return Override(
+        id=row.id,
+        department=department,
+        role=Role(row.role),
+        start=row.start_at,
+        end=row.end_at,
+        name=row.name,
+        phone=row.phone,
+        replaces_phone=row.replaces_phone,
+        replaces_name=row.replaces_name,
     )
-    return [shift_info(row) for row in rows]
+
+
+def overrides_between(
+    session: Session, department_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, list[Override]]:
+    """Return the overrides in force at some moment of [start, end), by department id."""
+    found: dict[int, list[Override]] = {department_id: [] for department_id in department_ids}
+    rows = session.scalars(
+        select(RotaOverride)
+        .where(
+            RotaOverride.department_id.in_(list(department_ids)),
+            RotaOverride.end_at > start,
+            RotaOverride.start_at < end,
+            RotaOverride.ended_at.is_(None),
+        )
+        .order_by(RotaOverride.start_at, RotaOverride.id)
+    )
+    for row in rows:
+        found[row.department_id].append(override_info(row))
+    return found
 
 
 def find_caller(session: Session, *, phone: str | None = None, code: str | None = None) -> Caller | None:
@@ -89,12 +122,13 @@ def contact_by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Co
 def shifts_covering_all(
     session: Session, now: datetime, department_ids: Sequence[int]
 ) -> dict[int, list[ShiftInfo]]:
-    """Return the shifts covering `now` of many departments, by department id, in one query."""
+    """Return who covers many departments at `now`, overrides applied, by department id."""
     found: dict[int, list[ShiftInfo]] = {department_id: [] for department_id in department_ids}
     rows = session.scalars(
         select(Shift)
         .where(
             Shift.department_id.in_(list(department_ids)),
+            # Bounded below so the index range stays a week wide however long the history.
             Shift.start_at > now - LONGEST_SHIFT,
             Shift.start_at <= now,
             Shift.end_at > now,
@@ -103,4 +137,8 @@ def shifts_covering_all(
     )
     for row in rows:
         found[row.department_id].append(shift_info(row))
+    overrides = overrides_between(session, department_ids, now, now + timedelta(microseconds=1))
+    for department_id, mine in overrides.items():
+        if mine:
+            found[department_id] = shifts_at(found[department_id], mine, now)
     return found

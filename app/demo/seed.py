@@ -22,7 +22,7 @@ from app.intake.rota import ShiftRecord
 from app.services.accounts import add_user, find_user, reset_password
 from app.services.directory import upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
-from app.services.rota import replace_rota
+from app.services.rota import Author, publish_rota
 from app.values.cpr import CprVault
 from routing import Calendar, DayHours, Role, local_date
 from routing.calendar import COPENHAGEN
@@ -51,7 +51,10 @@ def seed_demo(session: Session, vault: CprVault, policy: Policy, now: datetime) 
     except ValueError as exc:
         raise ValueError(f"the demo's callers clash with the registered ones: {exc}") from None
     shifts, window = rota_records(policy.calendar, now)
-    replace_rota(session, shifts)
+    # Published like any rota, as a version; its one deliberate gap is acknowledged here.
+    publish_rota(
+        session, policy, shifts, now, Author("demo", "demo"), file_name="demo rota", acknowledged=True
+    )
     discharges = store_discharges(session, vault, discharge_records(now))
     seed_accounts(session, now)
     return _summary(policy.calendar, now, window, len(shifts), discharges.count, callers.count)

@@ -1,7 +1,14 @@
-"""Find the on-call time that no rota shift covers, before a night goes uncovered."""
+"""Who covers each department's time ahead, and where nobody does, before a night goes uncovered.
+
+The one definition of a gap (routing.coverage) serves the planner's timeline, the region's
+overview, `linje72 coverage`, the checks before a publish and the scheduler's warnings.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -9,19 +16,83 @@ from sqlalchemy.orm import Session
 
 from app.data import queries
 from app.data.models import Department, Shift
-from routing import Calendar, Gap, Role, oncall_gaps
+from routing import LONGEST_SHIFT, Calendar, Gap, Role, ShiftInfo, Stretch, apply_overrides, coverage, gaps
 
 
-def find_gaps(session: Session, calendar: Calendar, now: datetime, horizon: timedelta) -> list[Gap]:
-    """Return every department's uncovered on-call time from `now` to `now + horizon`."""
-    end = now + horizon
-    gaps: list[Gap] = []
-    departments = session.scalars(select(Department).order_by(Department.code)).all()
-    shifts = session.scalars(
-        select(Shift).where(Shift.role == Role.ONCALL.value, Shift.start_at < end, Shift.end_at > now)
-    ).all()
+@dataclass(frozen=True)
+class DepartmentCoverage:
+    """One department's time from `start` to `end`: stretches of one period and one set of
+    first answerers each, and the gaps among them."""
+
+    code: str
+    name: str
+    hospital: str
+    start: datetime
+    end: datetime
+    stretches: list[Stretch]
+    gaps: list[Gap]
+
+
+def department_coverage(
+    session: Session,
+    calendar: Calendar,
+    start: datetime,
+    end: datetime,
+    codes: Collection[str] | None = None,
+    hospital: str = "",
+) -> list[DepartmentCoverage]:
+    """Return each department's coverage of [start, end), the published rota with its overrides
+    (three queries, however many departments)."""
+    query = select(Department).order_by(Department.hospital, Department.code)
+    if codes is not None:
+        query = query.where(Department.code.in_(list(codes)))
+    if hospital:
+        query = query.where(Department.hospital == hospital)
+    departments = session.scalars(query).all()
+    ids = [department.id for department in departments]
+    shifts: dict[int, list[ShiftInfo]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(Shift.department_id, Shift.role, Shift.start_at, Shift.end_at, Shift.name, Shift.phone)
+            .where(
+                Shift.department_id.in_(ids),
+                Shift.start_at > start - LONGEST_SHIFT,
+                Shift.start_at < end,
+                Shift.end_at > start,
+            )
+            .order_by(Shift.start_at, Shift.id)
+        )
+        for department_id, role, s, e, name, phone in rows:
+            shifts[department_id].append(ShiftInfo(Role(role), s, e, phone, name))
+    overrides = queries.overrides_between(session, ids, start, end) if ids else {}
+    found = []
     for department in departments:
-        intervals = [(s.start_at, s.end_at) for s in shifts if s.department_id == department.id]
-        info = queries.department_info(department)
-        gaps += oncall_gaps(department.code, calendar, intervals, now, end, info.day_hours)
-    return gaps
+        covers = apply_overrides(shifts[department.id], overrides.get(department.id, []))
+        stretches = coverage(queries.department_info(department), calendar, covers, start, end)
+        found.append(
+            DepartmentCoverage(
+                department.code,
+                department.name,
+                department.hospital,
+                start,
+                end,
+                stretches,
+                gaps(department.code, stretches),
+            )
+        )
+    return found
+
+
+def find_gaps(
+    session: Session,
+    calendar: Calendar,
+    now: datetime,
+    horizon: timedelta,
+    codes: Collection[str] | None = None,
+) -> list[Gap]:
+    """Return every department's gaps from `now` to `now + horizon`, by department."""
+    return [
+        gap
+        for found in department_coverage(session, calendar, now, now + horizon, codes)
+        for gap in found.gaps
+    ]

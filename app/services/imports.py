@@ -7,6 +7,7 @@ problems is written, and then only flushed: the caller commits or rolls back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.config import Policy
 from app.data import queries
 from app.intake.callers import read_callers
 from app.intake.departments import read_departments
@@ -22,10 +24,10 @@ from app.intake.rota import read_rota
 from app.intake.table import Problems, decode, plural
 from app.services.directory import caller_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
-from app.services.rota import plan_rota, replace_rota
+from app.services.rota import Author, RotaReview, publish_rota, review_rota
 from app.values.cpr import CprVault
 from app.values.times import local_minute
-from routing import local_date
+from routing import Gap, local_date
 
 # Shown the lines of what a rota import would do; returns whether to go ahead.
 Confirm = Callable[[list[str]], bool]
@@ -51,6 +53,11 @@ class _Context:
     now: datetime
     confirm: Confirm | None = None
     plan: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    policy: Policy | None = None
+    author: Author = Author("command line", "cli")
+    file_hash: str = ""
 
 
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
@@ -75,30 +82,79 @@ def _rota(text: str, problems: Problems, context: _Context) -> str | None:
     records = read_rota(text, problems, queries.all_departments(context.session).keys(), context.now)
     if problems:
         return None
-    plans = plan_rota(context.session, records)
-    context.plan = [
-        f"{plan.department}: replaces {local_minute(plan.start)} to {local_minute(plan.end)} (local time): "
-        f"{plural(plan.removed, 'shift')} removed, {plan.added} added"
-        for plan in plans
-    ]
+    if context.policy is None:
+        raise ValueError("a rota import needs the policy (its calendar finds the gaps)")
+    read_warnings = problems.warnings()
+    review = review_rota(
+        context.session,
+        context.policy,
+        records,
+        context.now,
+        file_name=problems.name,
+        read_warnings=read_warnings,
+    )
+    context.errors += review.errors
+    context.warnings += review.warnings[len(read_warnings) :]
+    context.plan = rota_plan_lines(review) + review.warnings
+    if review.errors:
+        return None
     # One stray row (a year typed 2062) widens the period a file replaces for its
-    # department: a file that removes more shifts than it adds for any department goes
-    # ahead only when someone has seen and confirmed it.
-    shrinking = [plan for plan in plans if plan.removed > plan.added]
-    if shrinking and (context.confirm is None or not context.confirm(context.plan)):
-        which = ", ".join(
-            f"{plan.department} ({plural(plan.removed, 'shift')} removed, {plan.added} added)"
-            for plan in shrinking
-        )
+    # department: a file that removes more shifts than it adds for any department, or
+    # that leaves gaps or warnings, goes ahead only when someone has seen and confirmed it.
+    shrinking = [preview for preview in review.departments if preview.shrinks]
+    if (shrinking or review.needs_acknowledgement) and (
+        context.confirm is None or not context.confirm(context.plan)
+    ):
+        reasons = []
+        if shrinking:
+            which = ", ".join(
+                f"{p.code} ({plural(len(p.diff.removed), 'shift')} removed, {len(p.diff.added)} added)"
+                for p in shrinking
+            )
+            reasons.append(f"it would remove more shifts than it adds for {which}")
+        if review.warnings:
+            reasons.append(f"{plural(len(review.warnings), 'warning')} to acknowledge")
+        if review.gaps:
+            reasons.append(f"it leaves {plural(len(review.gaps), 'gap')} where nobody answers")
         problems.file(
-            f"not imported: it would remove more shifts than it adds for {which}; "
-            "check the periods above (or confirm, e.g. with --yes)"
+            f"not imported: {'; '.join(reasons)}; check the lines above (or confirm, e.g. with --yes)"
         )
         return None
-    change = replace_rota(context.session, records)
+    version = publish_rota(
+        context.session,
+        context.policy,
+        records,
+        context.now,
+        context.author,
+        file_name=Path(problems.name).name,
+        file_hash=context.file_hash,
+        acknowledged=True,
+    )
     return (
-        f"{plural(change.added, 'shift')} for {plural(change.departments, 'department')}: "
-        f"{change.added} added, {change.removed} replaced"
+        f"{plural(version.shifts, 'shift')} for {plural(len(review.departments), 'department')}: "
+        f"{version.added} added, {version.removed} removed, {version.changed} changed "
+        f"(rota version {version.id})"
+    )
+
+
+def rota_plan_lines(review: RotaReview) -> list[str]:
+    """What publishing a rota does, per department, then its gaps and notes, as lines for a terminal."""
+    lines = [
+        f"{p.code}: replaces {local_minute(p.start)} to {local_minute(p.end)} (local time): "
+        f"{len(p.diff.added)} added, {len(p.diff.removed)} removed, {len(p.diff.changed)} changed, "
+        f"{p.diff.unchanged} unchanged"
+        for p in review.departments
+    ]
+    lines += [gap_line(gap) for gap in review.gaps]
+    lines += review.notes
+    return lines
+
+
+def gap_line(gap: Gap) -> str:
+    period = "on-call time" if gap.period == "oncall" else "day time"
+    return (
+        f"{gap.department}: gap in {period} from {local_minute(gap.start)} to {local_minute(gap.end)} "
+        "(local time): nobody of the department answers first"
     )
 
 
@@ -129,6 +185,8 @@ def import_path(
     vault: CprVault,
     now: datetime,
     confirm: Confirm | None = None,
+    policy: Policy | None = None,
+    author: Author | None = None,
 ) -> ImportResult:
     """Check the file at `path` as `kind` and, when nothing is wrong, store it (flush only)."""
     name = str(path)
@@ -144,7 +202,18 @@ def import_path(
     text = decode(data, problems)
     if text is None:
         return ImportResult(errors=problems.lines())
-    return import_text(session, kind, text, name=name, vault=vault, now=now, confirm=confirm)
+    return import_text(
+        session,
+        kind,
+        text,
+        name=name,
+        vault=vault,
+        now=now,
+        confirm=confirm,
+        policy=policy,
+        author=author,
+        file_hash=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def import_text(
@@ -156,14 +225,26 @@ def import_text(
     vault: CprVault,
     now: datetime,
     confirm: Confirm | None = None,
+    policy: Policy | None = None,
+    author: Author | None = None,
+    file_hash: str = "",
 ) -> ImportResult:
     """Check `text` (a file's contents, called `name` in errors) as `kind`; store it when nothing is wrong."""
     importer = IMPORTERS.get(kind)
     if importer is None:
         raise ValueError(f"unknown import kind {kind!r}: expected one of {', '.join(IMPORT_KINDS)}")
     problems = Problems(name)
-    context = _Context(session, vault, now, confirm)
+    context = _Context(
+        session,
+        vault,
+        now,
+        confirm,
+        policy=policy,
+        author=author or Author("command line", "cli"),
+        file_hash=file_hash or hashlib.sha256(text.encode()).hexdigest(),
+    )
     summary = importer(text, problems, context)
-    if problems or summary is None:
-        return ImportResult(errors=problems.lines(), warnings=problems.warnings(), plan=context.plan)
-    return ImportResult(warnings=problems.warnings(), summary=summary, plan=context.plan)
+    warnings = problems.warnings() + context.warnings
+    if problems or context.errors or summary is None:
+        return ImportResult(errors=problems.lines() + context.errors, warnings=warnings, plan=context.plan)
+    return ImportResult(warnings=warnings, summary=summary, plan=context.plan)

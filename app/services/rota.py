@@ -1,109 +1,541 @@
-"""Replace a department's rota (vagtplan) with a new one for the period it covers."""
+"""A department's rota (vagtplan): check, preview, publish as a version, restore, read.
+
+Every surface (the planner's upload page, `linje72 import rota`, the API for scheduling
+systems, the demo) goes through `review_rota` and `publish_rota`: the same checks, the
+same preview, the same versions. Nothing is live until it is published, and a publish
+is one transaction: a call sees the old rota or the new one, never half.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from app.config import Policy
 from app.data import queries
-from app.data.models import Shift
+from app.data.models import Department, RotaDraft, RotaVersion, RotaVersionDepartment, Shift
 from app.intake.rota import ShiftRecord
-from routing import shift_problem
+from app.values.times import local_minute
+from routing import (
+    LONGEST_SHIFT,
+    Gap,
+    Role,
+    RotaDiff,
+    ShiftInfo,
+    ShiftKey,
+    apply_overrides,
+    check_rota,
+    coverage,
+    diff_rota,
+    gaps,
+    shift_problem,
+)
+
+# How many notes of one kind a review lists before it counts the rest.
+NOTES_SHOWN = 20
+
+Scope = Mapping[str, tuple[datetime, datetime]]
+
+
+class RotaRefused(ValueError):
+    """A rota that cannot be published as it is; `review` says why."""
+
+    def __init__(self, message: str, review: RotaReview | None = None) -> None:
+        super().__init__(message)
+        self.review = review
 
 
 @dataclass(frozen=True)
-class RotaChange:
-    """What replacing a rota did."""
+class DepartmentPreview:
+    """What publishing does to one department: the period it replaces, the changes, the gaps left."""
 
-    departments: int
-    added: int
-    removed: int
+    code: str
+    name: str
+    start: datetime
+    end: datetime
+    diff: RotaDiff
+    shifts: int
+    gaps: list[Gap]
+
+    @property
+    def shrinks(self) -> bool:
+        """More shifts removed than added: one stray row may have widened the period."""
+        return len(self.diff.removed) > len(self.diff.added)
 
 
-def covered_periods(records: Iterable[ShiftRecord]) -> dict[str, tuple[datetime, datetime]]:
-    """Return, per department code, [earliest start, latest end) of its shifts."""
-    periods: dict[str, tuple[datetime, datetime]] = {}
+@dataclass
+class RotaReview:
+    """Everything a planner must see before publishing: errors block it; warnings and gaps must
+    be acknowledged; notes are only shown."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    departments: list[DepartmentPreview] = field(default_factory=list)
+    shifts: int = 0
+
+    @property
+    def gaps(self) -> list[Gap]:
+        return [gap for preview in self.departments for gap in preview.gaps]
+
+    @property
+    def publishable(self) -> bool:
+        return not self.errors
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        return bool(self.warnings or self.gaps)
+
+
+def where(record: ShiftRecord, file_name: str) -> str:
+    """The place a finding points at: the file's row, or the record's own locator (an event, a cell)."""
+    place = getattr(record, "place", "")
+    return f"{file_name}: {place}" if place else f"{file_name}:{record.row}"
+
+
+def review_rota(
+    session: Session,
+    policy: Policy,
+    records: Sequence[ShiftRecord],
+    now: datetime,
+    *,
+    file_name: str = "rota",
+    allowed: Collection[str] | None = None,
+    scope: Scope | None = None,
+    read_warnings: Sequence[str] = (),
+) -> RotaReview:
+    """Check `records` as a whole and preview what publishing them would do; write nothing.
+
+    `allowed` are the department codes the person may edit (None: all); `scope` names the
+    period replaced per department (default: from its first shift's start to its last end);
+    `read_warnings` are what reading the file found, to be acknowledged with the rest.
+    """
+    review = RotaReview(shifts=len(records), warnings=list(read_warnings))
+    departments = queries.all_departments(session)
     for record in records:
+        if record.department not in departments:
+            review.errors.append(
+                f"{where(record, file_name)}: department: no department with code "
+                f"{record.department!r} (import departments first)"
+            )
+        elif allowed is not None and record.department not in allowed:
+            review.errors.append(
+                f"{where(record, file_name)}: department: you may not edit the rota of {record.department}"
+            )
+        problem = shift_problem(record.start, record.end)
+        if problem:
+            review.errors.append(f"{where(record, file_name)}: end: {problem}")
+    periods = _periods(records, scope)
+    for code, (start, end) in periods.items():
+        if scope is not None and code in scope:
+            for record in records:
+                if record.department == code and not start <= record.start < end:
+                    review.errors.append(
+                        f"{where(record, file_name)}: start: outside the period replaced for {code} "
+                        f"({local_minute(start)} to {local_minute(end)})"
+                    )
+        if code not in departments and code not in {r.department for r in records}:
+            review.errors.append(f"{file_name}: no department with code {code!r}")
+    notes: dict[str, list[str]] = defaultdict(list)
+    for finding in check_rota(records):
+        record = records[finding.index]
+        message = finding.message
+        if finding.other is not None:
+            other = records[finding.other]
+            message += f" ({other.name or other.phone}, {_span(other)}, {_ref(other)})"
+        line = f"{where(record, file_name)}: {finding.column}: {message}"
+        if finding.severity == "error":
+            review.errors.append(line)
+        elif finding.severity == "warning":
+            review.warnings.append(f"{where(record, file_name)}: {finding.column}: warning: {message}")
+        else:
+            notes[finding.message].append(line)
+    for kind, lines in notes.items():
+        review.notes += lines[:NOTES_SHOWN]
+        if len(lines) > NOTES_SHOWN:
+            review.notes.append(f"{file_name}: … and {len(lines) - NOTES_SHOWN} more: {kind}")
+    if review.errors:
+        return review
+    review.departments = _previews(session, policy, records, periods, departments, now)
+    return review
+
+
+def _ref(record: ShiftRecord) -> str:
+    return getattr(record, "place", "") or f"row {record.row}"
+
+
+def _span(record: ShiftRecord) -> str:
+    return f"{local_minute(record.start)} to {local_minute(record.end)}"
+
+
+def _periods(records: Iterable[ShiftRecord], scope: Scope | None) -> dict[str, tuple[datetime, datetime]]:
+    """Per department: the period the records replace."""
+    periods: dict[str, tuple[datetime, datetime]] = dict(scope or {})
+    for record in records:
+        if scope is not None and record.department in scope:
+            continue
         if record.department in periods:
             start, end = periods[record.department]
             periods[record.department] = (min(start, record.start), max(end, record.end))
         else:
             periods[record.department] = (record.start, record.end)
-    return periods
+    return dict(sorted(periods.items()))
+
+
+def _previews(
+    session: Session,
+    policy: Policy,
+    records: Sequence[ShiftRecord],
+    periods: Mapping[str, tuple[datetime, datetime]],
+    departments: Mapping[str, Department],
+    now: datetime,
+) -> list[DepartmentPreview]:
+    by_department: dict[str, list[ShiftRecord]] = defaultdict(list)
+    for record in records:
+        by_department[record.department].append(record)
+    live = _live_keys(session, {departments[code].id: period for code, period in periods.items()})
+    ids = [departments[code].id for code in periods]
+    earliest = min((max(start, now) for start, _ in periods.values()), default=now)
+    latest = max((end for _, end in periods.values()), default=now)
+    overrides = queries.overrides_between(session, ids, earliest, latest) if ids else {}
+    previews = []
+    for code, (start, end) in periods.items():
+        department = departments[code]
+        mine = by_department.get(code, [])
+        new = [(r.role.value, r.start, r.end, r.name, r.phone) for r in mine]
+        covers = apply_overrides(
+            [ShiftInfo(r.role, r.start, r.end, r.phone, r.name) for r in mine],
+            overrides.get(department.id, []),
+        )
+        # Only the time still ahead can be mended: gaps are looked for from now on.
+        from_ = max(start, now)
+        stretches = coverage(queries.department_info(department), policy.calendar, covers, from_, end)
+        found = gaps(code, stretches) if from_ < end else []
+        previews.append(
+            DepartmentPreview(
+                code,
+                department.name,
+                start,
+                end,
+                diff_rota(live.get(department.id, []), new),
+                len(mine),
+                found,
+            )
+        )
+    return previews
+
+
+def _live_keys(
+    session: Session, periods: Mapping[int, tuple[datetime, datetime]]
+) -> dict[int, list[ShiftKey]]:
+    """The published shifts that start inside each department's period, as the preview compares them."""
+    found: dict[int, list[ShiftKey]] = defaultdict(list)
+    for department_id, (start, end) in periods.items():
+        rows = session.execute(
+            select(Shift.role, Shift.start_at, Shift.end_at, Shift.name, Shift.phone).where(
+                Shift.department_id == department_id, Shift.start_at >= start, Shift.start_at < end
+            )
+        )
+        found[department_id] = [(role, s, e, name, phone) for role, s, e, name, phone in rows]
+    return found
 
 
 @dataclass(frozen=True)
-class DepartmentPlan:
-    """What replacing a rota would do to one department: the period, shifts removed and added."""
+class Author:
+    """Who publishes, and through which surface (web, cli, api, restore, demo)."""
 
-    department: str
-    start: datetime
-    end: datetime
-    removed: int
-    added: int
+    actor: str
+    source: str
+    user_id: int | None = None
 
 
-def plan_rota(session: Session, records: Iterable[ShiftRecord]) -> list[DepartmentPlan]:
-    """Return, per department, what `replace_rota` would remove and add, writing nothing."""
-    records = list(records)
-    departments = queries.all_departments(session)
-    plans = []
-    for code, (start, end) in sorted(covered_periods(records).items()):
-        removed: int | None = 0
-        if code in departments:
-            removed = session.scalar(
-                select(func.count())
-                .select_from(Shift)
-                .where(
-                    Shift.department_id == departments[code].id, Shift.start_at >= start, Shift.start_at < end
-                )
-            )
-        added = sum(1 for record in records if record.department == code)
-        plans.append(DepartmentPlan(code, start, end, removed or 0, added))
-    return plans
+def publish_rota(
+    session: Session,
+    policy: Policy,
+    records: Sequence[ShiftRecord],
+    now: datetime,
+    author: Author,
+    *,
+    file_name: str = "",
+    file_hash: str = "",
+    acknowledged: bool = False,
+    allowed: Collection[str] | None = None,
+    scope: Scope | None = None,
+    restored_from: int | None = None,
+) -> RotaVersion:
+    """Check `records` again and make them the live rota of their periods, as one new version.
 
-
-def replace_rota(session: Session, records: Iterable[ShiftRecord]) -> RotaChange:
-    """Store `records`, replacing each department's shifts that start inside its covered period.
-
-    Shifts of departments without records, and shifts that start outside the period
-    the records cover for their department, are kept. Raises ValueError for an
-    unknown department or a shift that breaks the rota's rules. Flushes, never commits.
+    Raises RotaRefused when the checks find errors, or warnings or gaps that were not
+    acknowledged. Flushes, never commits: the caller's transaction makes it live at once.
     """
-    records = list(records)
+    review = review_rota(
+        session, policy, records, now, file_name=file_name or "rota", allowed=allowed, scope=scope
+    )
+    if not review.publishable:
+        raise RotaRefused(f"not published: {len(review.errors)} problem(s) must be mended first", review)
+    if review.needs_acknowledgement and not acknowledged:
+        raise RotaRefused(
+            f"not published: {len(review.warnings)} warning(s) and {len(review.gaps)} gap(s) "
+            "must be acknowledged first",
+            review,
+        )
     departments = queries.all_departments(session)
-    for record in records:
-        if record.department not in departments:
-            raise ValueError(f"no department with code {record.department!r}")
-        problem = shift_problem(record.start, record.end)
-        if problem:
-            raise ValueError(
-                f"shift of {record.department} from {record.start:%Y-%m-%d %H:%M}Z: end {problem}"
-            )
-    periods = covered_periods(records)
-    removed = 0
-    for code, (start, end) in periods.items():
-        in_period = (
-            Shift.department_id == departments[code].id,
-            Shift.start_at >= start,
-            Shift.start_at < end,
-        )
-        removed += session.scalar(select(func.count()).select_from(Shift).where(*in_period)) or 0
-        session.execute(delete(Shift).where(*in_period))
-    for record in records:
-        session.add(
-            Shift(
-                department=departments[record.department],
-                role=record.role.value,
-                start_at=record.start,
-                end_at=record.end,
-                name=record.name,
-                phone=record.phone,
-            )
-        )
+    version = RotaVersion(
+        published_at=now,
+        user_id=author.user_id,
+        actor=author.actor,
+        source=author.source,
+        file_name=file_name[:255],
+        file_hash=file_hash,
+        shifts=len(records),
+        added=sum(len(p.diff.added) for p in review.departments),
+        removed=sum(len(p.diff.removed) for p in review.departments),
+        changed=sum(len(p.diff.changed) for p in review.departments),
+        restored_from_id=restored_from,
+    )
+    session.add(version)
     session.flush()
-    return RotaChange(departments=len(periods), added=len(records), removed=removed)
+    by_department: dict[str, list[ShiftRecord]] = defaultdict(list)
+    for record in records:
+        by_department[record.department].append(record)
+    for preview in review.departments:
+        department = departments[preview.code]
+        session.execute(
+            delete(Shift).where(
+                Shift.department_id == department.id,
+                Shift.start_at >= preview.start,
+                Shift.start_at < preview.end,
+            )
+        )
+        mine = by_department.get(preview.code, [])
+        session.add(
+            RotaVersionDepartment(
+                version_id=version.id,
+                department_id=department.id,
+                period_start=preview.start,
+                period_end=preview.end,
+                shifts=[_snapshot(record) for record in mine],
+                added=len(preview.diff.added),
+                removed=len(preview.diff.removed),
+                changed=len(preview.diff.changed),
+            )
+        )
+        if mine:
+            session.execute(
+                insert(Shift),
+                [
+                    {
+                        "department_id": department.id,
+                        "role": record.role.value,
+                        "start_at": record.start,
+                        "end_at": record.end,
+                        "name": record.name,
+                        "phone": record.phone,
+                        "version_id": version.id,
+                    }
+                    for record in mine
+                ],
+            )
+    session.flush()
+    return version
+
+
+def _snapshot(record: ShiftRecord) -> list[str]:
+    return [record.role.value, record.start.isoformat(), record.end.isoformat(), record.name, record.phone]
+
+
+def _from_snapshot(code: str, item: Sequence[str], row: int) -> ShiftRecord:
+    role, start, end, name, phone = item
+    return ShiftRecord(
+        code, Role(role), datetime.fromisoformat(start), datetime.fromisoformat(end), phone, name, row
+    )
+
+
+def restore_version(
+    session: Session,
+    policy: Policy,
+    version_id: int,
+    now: datetime,
+    author: Author,
+    *,
+    allowed: Collection[str] | None = None,
+) -> RotaVersion:
+    """Publish an earlier version's shifts again over its periods, as a new version."""
+    old = session.get(RotaVersion, version_id)
+    if old is None:
+        raise RotaRefused(f"no rota version {version_id}")
+    records: list[ShiftRecord] = []
+    scope: dict[str, tuple[datetime, datetime]] = {}
+    for part in old.departments:
+        code = part.department.code
+        scope[code] = (part.period_start, part.period_end)
+        records += [_from_snapshot(code, item, n) for n, item in enumerate(part.shifts, start=1)]
+    if allowed is not None and not set(scope) <= set(allowed):
+        raise RotaRefused(f"version {version_id} covers departments you may not edit")
+    return publish_rota(
+        session,
+        policy,
+        records,
+        now,
+        author,
+        file_name=old.file_name,
+        file_hash=old.file_hash,
+        acknowledged=True,  # restoring puts back what was acknowledged when it was published
+        allowed=allowed,
+        scope=scope,
+        restored_from=old.id,
+    )
+
+
+def versions(session: Session, visible: Collection[str] | None, limit: int = 50) -> list[RotaVersion]:
+    """The newest publishes first, those touching a visible department only."""
+    query = select(RotaVersion).order_by(RotaVersion.published_at.desc(), RotaVersion.id.desc())
+    if visible is not None:
+        query = query.where(
+            RotaVersion.id.in_(
+                select(RotaVersionDepartment.version_id)
+                .join(Department)
+                .where(Department.code.in_(list(visible)))
+            )
+        )
+    return list(session.scalars(query.limit(limit)))
+
+
+# ---- drafts: an upload checked and kept until the planner publishes or discards it ----
+
+
+def save_draft(
+    session: Session,
+    records: Sequence[ShiftRecord],
+    review: RotaReview,
+    now: datetime,
+    author: Author,
+    *,
+    file_name: str,
+    file_hash: str,
+    scope: Scope | None = None,
+) -> RotaDraft:
+    draft = RotaDraft(
+        created_at=now,
+        user_id=author.user_id,
+        actor=author.actor,
+        source=author.source,
+        file_name=file_name[:255],
+        file_hash=file_hash,
+        records=[
+            {
+                "department": r.department,
+                "role": r.role.value,
+                "start": r.start.isoformat(),
+                "end": r.end.isoformat(),
+                "name": r.name,
+                "phone": r.phone,
+                "row": r.row,
+                "place": getattr(r, "place", ""),
+            }
+            for r in records
+        ],
+        scope={code: [start.isoformat(), end.isoformat()] for code, (start, end) in (scope or {}).items()},
+        findings={"errors": review.errors, "warnings": review.warnings, "notes": review.notes},
+    )
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def draft_records(draft: RotaDraft) -> list[ShiftRecord]:
+    records = []
+    for item in draft.records:
+        record = ShiftRecord(
+            item["department"],
+            Role(item["role"]),
+            datetime.fromisoformat(item["start"]),
+            datetime.fromisoformat(item["end"]),
+            item["phone"],
+            item["name"],
+            item["row"],
+        )
+        if item.get("place") and "place" in ShiftRecord.__dataclass_fields__:
+            record = ShiftRecord(**{**record.__dict__, "place": item["place"]})
+        records.append(record)
+    return records
+
+
+def draft_scope(draft: RotaDraft) -> dict[str, tuple[datetime, datetime]] | None:
+    if not draft.scope:
+        return None
+    return {
+        code: (datetime.fromisoformat(start), datetime.fromisoformat(end))
+        for code, (start, end) in draft.scope.items()
+    }
+
+
+def find_draft(session: Session, draft_id: int, author: Author) -> RotaDraft:
+    """The author's own draft still waiting to be published (another's is not found)."""
+    draft = session.get(RotaDraft, draft_id)
+    if draft is None or draft.status != "draft" or draft.actor != author.actor:
+        raise RotaRefused(f"no draft {draft_id} waiting to be published")
+    return draft
+
+
+def publish_draft(
+    session: Session,
+    policy: Policy,
+    draft_id: int,
+    now: datetime,
+    author: Author,
+    *,
+    acknowledged: bool,
+    allowed: Collection[str] | None = None,
+) -> RotaVersion:
+    """Publish a checked upload: the checks run again against the rota as it is now."""
+    draft = find_draft(session, draft_id, author)
+    version = publish_rota(
+        session,
+        policy,
+        draft_records(draft),
+        now,
+        Author(author.actor, draft.source, author.user_id),
+        file_name=draft.file_name,
+        file_hash=draft.file_hash,
+        acknowledged=acknowledged,
+        allowed=allowed,
+        scope=draft_scope(draft),
+    )
+    draft.status = "published"
+    draft.version_id = version.id
+    session.flush()
+    return version
+
+
+def discard_draft(session: Session, draft_id: int, author: Author) -> None:
+    find_draft(session, draft_id, author).status = "discarded"
+    session.flush()
+
+
+# ---- reading the rota ----
+
+
+def shifts_between(session: Session, department_id: int, start: datetime, end: datetime) -> list[Shift]:
+    """The department's published shifts that overlap [start, end), earliest first."""
+    return list(
+        session.scalars(
+            select(Shift)
+            .where(
+                Shift.department_id == department_id,
+                Shift.start_at > start - LONGEST_SHIFT,
+                Shift.start_at < end,
+                Shift.end_at > start,
+            )
+            .order_by(Shift.start_at, Shift.id)
+        )
+    )
+
+
+def shift_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Shift)) or 0
