@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,7 +14,16 @@ from app.data.models import RotaVersion, Shift, ShiftError
 from app.intake.rota import ShiftRecord
 from app.services.directory import department_chain_at
 from app.services.overrides import OverrideRefused, OverrideRequest, add_override, end_override
-from app.services.rota import Author, RotaRefused, publish_rota, restore_version, review_rota
+from app.services.rota import (
+    Author,
+    RotaRefused,
+    publish_draft,
+    publish_rota,
+    restore_version,
+    review_draft,
+    review_rota,
+    upload_rota,
+)
 from app.values.times import local_minute, parse_time
 from routing import LONGEST_SHIFT, Role
 from tests import factories as f
@@ -258,3 +268,45 @@ def test_a_bad_override_is_refused_naming_what_is_wrong(
     with pytest.raises(OverrideRefused) as refused:
         add_override(session, cover(**values), app.config["CLOCK"](), actor="p", allowed={"BFH-GER"})
     assert str(refused.value).startswith(message)
+
+
+CSV = "department,role,start,end,name,phone\n"
+
+
+@pytest.mark.usefixtures("region")
+def test_an_upload_is_a_draft_until_published_and_its_gaps_are_acknowledged(
+    app: Flask, session: Session
+) -> None:
+    policy, now = app.config["POLICY"], app.config["CLOCK"]()
+    data = (
+        CSV
+        + "BFH-GER,oncall,2026-11-23 15:00,2026-11-24 08:00,Bo Jensen,40101002\n"
+        + "BFH-GER,oncall,2026-11-25 15:00,2026-11-26 08:00,Bo Jensen,40101002\n"
+    ).encode()
+    upload = upload_rota(session, policy, data, "nov.csv", now, PLANNER, allowed={"BFH-GER"})
+    session.commit()
+    assert upload.errors == [] and upload.draft is not None and count(session) == 0
+    draft, review = review_draft(session, policy, upload.draft.id, now, PLANNER, allowed={"BFH-GER"})
+    assert [local_minute(g.start) for g in review.gaps] == ["2026-11-24 15:00"]
+    assert len(review.departments[0].diff.added) == 2
+    with pytest.raises(RotaRefused, match="acknowledged"):
+        publish_draft(session, policy, draft.id, now, PLANNER, acknowledged=False)
+    with pytest.raises(RotaRefused, match="no draft"):
+        publish_draft(session, policy, draft.id, now, Author("someone@else.dk", "web"), acknowledged=True)
+    version = publish_draft(session, policy, draft.id, now, PLANNER, acknowledged=True, allowed={"BFH-GER"})
+    session.commit()
+    assert (version.file_name, version.source, version.added, count(session)) == ("nov.csv", "web", 2, 2)
+    assert version.file_hash == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.usefixtures("region")
+def test_an_upload_with_errors_keeps_no_draft_and_names_each_row(app: Flask, session: Session) -> None:
+    data = (CSV + "BFH-GER,oncall,2026-11-23 15:00,2026-11-23 08:00,Bo Jensen,40101002\n").encode()
+    upload = upload_rota(session, app.config["POLICY"], data, "bad.csv", app.config["CLOCK"](), PLANNER)
+    assert upload.draft is None and upload.errors == ["bad.csv:2: end: must be after start"]
+    data = (CSV + "RH-KARD,oncall,2026-11-23 15:00,2026-11-24 08:00,Bo Jensen,40101002\n").encode()
+    upload = upload_rota(
+        session, app.config["POLICY"], data, "other.csv", app.config["CLOCK"](), PLANNER, allowed={"BFH-GER"}
+    )
+    assert upload.draft is None
+    assert upload.errors == ["other.csv:2: department: you may not edit the rota of RH-KARD"]

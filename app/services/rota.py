@@ -8,6 +8,7 @@ is one transaction: a call sees the old rota or the new one, never half.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 from app.config import Policy
 from app.data import queries
 from app.data.models import Department, RotaDraft, RotaVersion, RotaVersionDepartment, Shift
-from app.intake.rota import ShiftRecord
+from app.intake.rota import ShiftRecord, read_rota
+from app.intake.table import Problems, decode
 from app.values.times import local_minute
 from routing import (
     LONGEST_SHIFT,
@@ -267,6 +269,7 @@ def publish_rota(
     allowed: Collection[str] | None = None,
     scope: Scope | None = None,
     restored_from: int | None = None,
+    read_warnings: Sequence[str] = (),
 ) -> RotaVersion:
     """Check `records` again and make them the live rota of their periods, as one new version.
 
@@ -274,7 +277,14 @@ def publish_rota(
     acknowledged. Flushes, never commits: the caller's transaction makes it live at once.
     """
     review = review_rota(
-        session, policy, records, now, file_name=file_name or "rota", allowed=allowed, scope=scope
+        session,
+        policy,
+        records,
+        now,
+        file_name=file_name or "rota",
+        allowed=allowed,
+        scope=scope,
+        read_warnings=read_warnings,
     )
     if not review.publishable:
         raise RotaRefused(f"not published: {len(review.errors)} problem(s) must be mended first", review)
@@ -419,6 +429,7 @@ def save_draft(
     file_name: str,
     file_hash: str,
     scope: Scope | None = None,
+    read_warnings: Sequence[str] = (),
 ) -> RotaDraft:
     draft = RotaDraft(
         created_at=now,
@@ -441,7 +452,12 @@ def save_draft(
             for r in records
         ],
         scope={code: [start.isoformat(), end.isoformat()] for code, (start, end) in (scope or {}).items()},
-        findings={"errors": review.errors, "warnings": review.warnings, "notes": review.notes},
+        findings={
+            "read": list(read_warnings),
+            "errors": review.errors,
+            "warnings": review.warnings,
+            "notes": review.notes,
+        },
     )
     session.add(draft)
     session.flush()
@@ -483,6 +499,30 @@ def find_draft(session: Session, draft_id: int, author: Author) -> RotaDraft:
     return draft
 
 
+def review_draft(
+    session: Session,
+    policy: Policy,
+    draft_id: int,
+    now: datetime,
+    author: Author,
+    *,
+    allowed: Collection[str] | None = None,
+) -> tuple[RotaDraft, RotaReview]:
+    """The draft, reviewed again against the rota as it is now (it may have changed since)."""
+    draft = find_draft(session, draft_id, author)
+    review = review_rota(
+        session,
+        policy,
+        draft_records(draft),
+        now,
+        file_name=draft.file_name,
+        allowed=allowed,
+        scope=draft_scope(draft),
+        read_warnings=draft.findings.get("read", []),
+    )
+    return draft, review
+
+
 def publish_draft(
     session: Session,
     policy: Policy,
@@ -506,6 +546,7 @@ def publish_draft(
         acknowledged=acknowledged,
         allowed=allowed,
         scope=draft_scope(draft),
+        read_warnings=draft.findings.get("read", []),
     )
     draft.status = "published"
     draft.version_id = version.id
@@ -539,3 +580,55 @@ def shifts_between(session: Session, department_id: int, start: datetime, end: d
 
 def shift_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Shift)) or 0
+
+
+# ---- an uploaded file: read, review, keep as a draft ----
+
+
+@dataclass
+class Upload:
+    """A rota file read and reviewed: the draft to publish, or why it cannot be."""
+
+    review: RotaReview
+    draft: RotaDraft | None = None
+    read_errors: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.read_errors + self.review.errors
+
+
+def upload_rota(
+    session: Session,
+    policy: Policy,
+    data: bytes,
+    file_name: str,
+    now: datetime,
+    author: Author,
+    *,
+    allowed: Collection[str] | None = None,
+    options: Mapping[str, str] | None = None,
+) -> Upload:
+    """Read a rota file (CSV, Excel or iCalendar), check it whole and keep it as a draft.
+
+    Nothing is live until `publish_draft`. A file with errors is kept as no draft at all:
+    the errors come back, each naming the file's row (or event) and what is wrong.
+    `options` are what the file itself cannot say: `sheet` (Excel), `department` and
+    `role` (iCalendar).
+    """
+    problems = Problems(file_name)
+    text = decode(data, problems)
+    records = (
+        read_rota(text, problems, queries.all_departments(session).keys(), now) if text is not None else []
+    )
+    if problems:
+        return Upload(RotaReview(warnings=problems.warnings()), read_errors=problems.lines())
+    review = review_rota(
+        session, policy, records, now, file_name=file_name, allowed=allowed, read_warnings=problems.warnings()
+    )
+    if not review.publishable:
+        return Upload(review)
+    digest = hashlib.sha256(data).hexdigest()
+    return Upload(
+        review, save_draft(session, records, review, now, author, file_name=file_name, file_hash=digest)
+    )
