@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -14,8 +15,9 @@ from app.cli.times import option_time
 from app.data.db import get_engine, session_scope
 from app.data.migrate import upgrade
 from app.services.export import write_contacts
-from app.services.imports import IMPORT_KINDS, import_path
+from app.services.imports import IMPORT_KINDS, RotaOptions, import_path
 from app.services.rota import Author
+from routing import ROLES
 
 
 @click.command("init-db")
@@ -26,6 +28,10 @@ def init_db() -> None:
     click.echo("The database schema is up to date.")
 
 
+# A file this large takes long enough to check that a terminal shows how far it has come.
+PROGRESS_FROM = 2000
+
+
 @click.command("import")
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
@@ -34,15 +40,26 @@ def init_db() -> None:
     is_flag=True,
     help="Publish a rota that leaves gaps, has warnings, or removes more shifts than it adds.",
 )
+@click.option("--sheet", metavar="NAME", help="A rota workbook's sheet (default: the first).")
+@click.option("--department", metavar="CODE", help="The department of a rota calendar's (.ics) events.")
+@click.option("--role", type=click.Choice(ROLES), help="The role of a rota calendar's (.ics) events.")
 @with_appcontext
-def import_file(kind: str, path: Path, yes: bool) -> None:
+def import_file(
+    kind: str, path: Path, yes: bool, sheet: str | None, department: str | None, role: str | None
+) -> None:
     """Import a departments, callers, rota or discharges file (all or nothing).
 
-    A rota replaces, per department, the shifts inside the period the file covers for
-    it, as a new rota version; the periods, the changes and the gaps it leaves are
-    shown, and a file with gaps or warnings, or that would remove more shifts than it
-    adds, is published only when confirmed (or with --yes).
+    A rota is a CSV file, an Excel workbook (.xlsx, --sheet to choose a sheet) or a
+    calendar (.ics, with --department and --role). It replaces, per department, the
+    shifts inside the period the file covers for it, as a new rota version; the
+    periods, the changes and the gaps it leaves are shown, and a file with gaps or
+    warnings, or that would remove more shifts than it adds, is published only when
+    confirmed (or with --yes).
     """
+    given = {"--sheet": sheet, "--department": department, "--role": role}
+    if kind != "rota" and any(value is not None for value in given.values()):
+        named = ", ".join(option for option, value in given.items() if value is not None)
+        raise click.UsageError(f"{named}: only for a rota file")
     vault = current_app.extensions["linje72.vault"]
     now = current_app.config["CLOCK"]()
     shown: list[str] = []
@@ -57,7 +74,8 @@ def import_file(kind: str, path: Path, yes: bool) -> None:
             return False
         return click.confirm("Publish this rota, with what is shown above?", default=False)
 
-    with session_scope(write=True) as session:
+    options = RotaOptions(sheet, department, role) if kind == "rota" else None
+    with session_scope(write=True) as session, ProgressBar(f"Checking {path.name}") as progress:
         result = import_path(
             session,
             kind,
@@ -65,9 +83,12 @@ def import_file(kind: str, path: Path, yes: bool) -> None:
             vault=vault,
             now=now,
             confirm=confirm,
+            options=options,
+            progress=progress,
             policy=current_app.config["POLICY"],
             author=Author(f"command line ({_user()})", "cli"),
         )
+        progress.close()
         for line in result.plan:
             if line not in shown and line not in result.warnings:
                 click.echo(line)
@@ -81,6 +102,36 @@ def import_file(kind: str, path: Path, yes: bool) -> None:
             click.echo(f"{path}: refused; nothing was changed.", err=True)
             sys.exit(1)
     click.echo(f"{path}: {result.summary}")
+
+
+class ProgressBar:
+    """A progress bar on standard error, for a large file checked at a terminal; nothing otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._done = 0
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total <= PROGRESS_FROM or not sys.stderr.isatty():
+                return
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        """End the bar, so that what follows starts on a line of its own."""
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 @click.group("contacts")

@@ -13,8 +13,15 @@ ROW points at the place in the file:
 - JSON Lines (one object a line; chosen when the file does not start with `[`):
   the line number.
 
-Files are UTF-8, with or without a byte order mark. No error line ever holds a
-CPR number. Nothing here touches a database: readers return records and problems.
+- Excel workbook: the sheet's row number, with the cell in the column part
+  (`rota.xlsx:7: phone (F7): …`).
+- iCalendar, where there are no rows: a place text naming the event instead
+  (`rota.ics: event "Vagt" (UID a1@b) on 2026-12-01 16:00: phone: …`).
+
+Files are UTF-8, with or without a byte order mark. A CSV's values are separated by
+commas, or by semicolons as Danish Excel writes them (told by the header line). No
+error line ever holds a CPR number. Nothing here touches a database: readers return
+records and problems.
 """
 
 from __future__ import annotations
@@ -30,61 +37,148 @@ from app.values.phones import PhoneError
 from app.values.phones import check as check_phone
 from app.values.times import TimeError, parse_time
 
+# What to do about a file that is not UTF-8, by the kind of file.
+SAVE_AS_UTF8 = "save it as UTF-8"
+SAVE_AS_CSV_UTF8 = 'save it as CSV UTF-8 (in Excel: Save As, file type "CSV UTF-8")'
 
-def decode(data: bytes, problems: Problems) -> str | None:
+
+def decode(data: bytes, problems: Problems, *, advice: str = SAVE_AS_UTF8) -> str | None:
     """Return a file's bytes as text (UTF-8, a BOM allowed), or None with the problem noted."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.file(f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})")
+        byte = data[exc.start]
+        line = data.count(b"\n", 0, exc.start) + 1
+        # Danish spreadsheets save as Windows-1252 unless told otherwise: naming the letter
+        # ('ø' for 0xf8) tells the planner at once which setting went wrong.
+        letter = bytes([byte]).decode("cp1252", errors="replace")
+        guess = f"; {letter!r} in Windows-1252" if letter.isprintable() and letter != "\ufffd" else ""
+        where = f"byte {byte:#04x} at offset {exc.start}, line {line}{guess}"
+        problems.file(f"not UTF-8 text ({where}): {advice}")
         return None
 
 
 class Problems:
-    """The error and warning lines of one file, given in row order however they were found."""
+    """The error and warning lines of one file, given in row order however they were found.
+
+    A problem is placed by a row number (`FILE:ROW: …`) or, where a file has no rows,
+    by a place text (`FILE: PLACE: …`); the row number then only orders the lines. A
+    problem given with a `group` that repeats an earlier one of the same group, column
+    and message (the same mistake in every occurrence of a recurring event) is counted
+    on the first line instead of given again.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._found: list[tuple[int, str]] = []
-        self._warnings: list[tuple[int, str]] = []
+        self._found: list[_Line] = []
+        self._warnings: list[_Line] = []
+        self._grouped: dict[tuple[bool, str, str, str], _Line] = {}
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._found)
+        return self._count
 
-    def add(self, row: int, column: str, message: str) -> None:
+    def add(
+        self, row: int, column: str, message: str, *, place: str | None = None, group: str | None = None
+    ) -> None:
         # A CPR number pasted into the wrong column is still a CPR number: never echoed.
-        self._found.append((row, f"{self.name}:{row}: {redact(column)}: {redact(message)}"))
+        self._count += 1
+        self._note(self._found, row, column, message, place, group, warning=False)
 
     def file(self, message: str) -> None:
         """Report a problem with the file as a whole."""
-        self._found.append((0, f"{self.name}: {message}"))
+        self._count += 1
+        self._found.append(_Line(0, f"{self.name}: {redact(message)}"))
 
-    def warn(self, row: int, column: str, message: str) -> None:
+    def warn(
+        self, row: int, column: str, message: str, *, place: str | None = None, group: str | None = None
+    ) -> None:
         """Note something to check that does not stop the import."""
-        self._warnings.append((row, f"{self.name}:{row}: {redact(column)}: warning: {redact(message)}"))
+        self._note(self._warnings, row, column, f"warning: {message}", place, group, warning=True)
+
+    def _note(
+        self,
+        lines: list[_Line],
+        row: int,
+        column: str,
+        message: str,
+        place: str | None,
+        group: str | None,
+        *,
+        warning: bool,
+    ) -> None:
+        if group is not None:
+            earlier = self._grouped.get((warning, group, column, message))
+            if earlier is not None:
+                earlier.repeats += 1
+                return
+        if place is None:
+            where = f"{self.name}:{row}"
+        else:
+            where = f"{self.name}: {redact(place)}" if place else self.name
+        line = _Line(row, f"{where}: {redact(column)}: {redact(message)}")
+        if group is not None:
+            self._grouped[(warning, group, column, message)] = line
+        lines.append(line)
 
     def lines(self) -> list[str]:
-        return [line for _, line in sorted(self._found, key=lambda found: found[0])]
+        return [line.text() for line in sorted(self._found, key=lambda found: found.order)]
 
     def warnings(self) -> list[str]:
-        return [line for _, line in sorted(self._warnings, key=lambda found: found[0])]
+        return [line.text() for line in sorted(self._warnings, key=lambda found: found.order)]
+
+
+class _Line:
+    """One line of a problem, and how many times the same problem came again in its group."""
+
+    def __init__(self, order: int, line: str) -> None:
+        self.order = order
+        self.line = line
+        self.repeats = 0
+
+    def text(self) -> str:
+        if not self.repeats:
+            return self.line
+        return f"{self.line} (and {plural(self.repeats, 'more occurrence')})"
 
 
 class Row:
     """One row or object of a file, read value by value; each problem becomes an error line."""
 
-    def __init__(self, problems: Problems, number: int, values: Mapping[str, object]) -> None:
+    def __init__(
+        self,
+        problems: Problems,
+        number: int,
+        values: Mapping[str, object],
+        *,
+        place: str | None = None,
+        group: str | None = None,
+        cells: Mapping[str, str] | None = None,
+    ) -> None:
+        """Hold one row; `place` names it where there is no row number, `cells` gives a column's cell."""
         self.problems = problems
         self.number = number
         self.values = values
-        self._before = len(problems)
+        self.place = place
+        self.group = group
+        self.cells = cells or {}
+        self._problems = 0
 
     @property
     def ok(self) -> bool:
-        return len(self.problems) == self._before
+        """Say whether no problem was found in this row (whatever other rows have)."""
+        return not self._problems
+
+    def _column(self, column: str) -> str:
+        cell = self.cells.get(column)
+        return f"{column} ({cell})" if cell else column
 
     def problem(self, column: str, message: str) -> None:
-        self.problems.add(self.number, column, message)
+        self._problems += 1
+        self.problems.add(self.number, self._column(column), message, place=self.place, group=self.group)
+
+    def warn(self, column: str, message: str) -> None:
+        self.problems.warn(self.number, self._column(column), message, place=self.place, group=self.group)
 
     def raw(self, column: str) -> object:
         """Return the value as given, with an empty or blank one (or JSON null) as None."""
@@ -133,11 +227,19 @@ class Row:
             self.problem(column, str(exc))
             return None
         if phone.warning:
-            self.problems.warn(self.number, column, phone.warning)
+            self.warn(column, phone.warning)
         return phone.number
 
     def time(self, column: str, *, required: bool = False) -> datetime | None:
-        value = self.text(column, required=required, max_length=64)
+        """Return an aware time from ISO 8601 text, or from a spreadsheet's or calendar's date-time."""
+        given = self.raw(column)
+        if isinstance(given, datetime):
+            # A naive date-time is Copenhagen wall-clock time: the one parser decides
+            # it, with the same refusals at the daylight-saving changes as for text.
+            exact = given.second or given.microsecond
+            value: str | None = given.isoformat(sep=" ", timespec="auto" if exact else "minutes")
+        else:
+            value = self.text(column, required=required, max_length=64)
         if value is None:
             return None
         try:
@@ -166,7 +268,10 @@ def read_csv(
     text: str, problems: Problems, required: Sequence[str], optional: Sequence[str] = ()
 ) -> tuple[set[str], list[Row]] | None:
     """Return the header's columns and the data rows, or None when the file cannot be read as a table."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter = _delimiter(text, problems)
+    if delimiter is None:
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     header_line = 1
     records: list[tuple[int, list[str]]] = []
@@ -183,20 +288,8 @@ def read_csv(
     except csv.Error as exc:
         problems.add(last_line + 1, "row", f"not valid CSV: {exc}")
         return None
-    expected = (*required, *optional)
-    if header is None:
-        problems.add(1, "header", f"the file is empty; expected a header row: {','.join(expected)}")
-        return None
-    columns = {name for name in header if name}
-    for name in sorted(columns):
-        if header.count(name) > 1:
-            problems.add(header_line, name, "column given more than once in the header")
-        if name not in expected:
-            problems.add(header_line, name, f"unknown column (expected {', '.join(expected)})")
-    for name in required:
-        if name not in columns:
-            problems.add(header_line, name, "column missing from the header")
-    if problems:
+    columns = check_header(header, header_line, problems, required, optional)
+    if header is None or columns is None:
         return None
     rows = []
     for line, record in records:
@@ -204,13 +297,58 @@ def read_csv(
             problems.add(
                 line,
                 "row",
-                f"{len(record)} values, but {len(header)} columns (a comma in an unquoted value?)",
+                f"{len(record)} values, but {len(header)} columns "
+                f"(a {SEPARATORS[delimiter]} in an unquoted value?)",
             )
             continue
         # A short row leaves its last values empty, as a spreadsheet may write it.
         values = {name: value for name, value in zip(header, record, strict=False) if name}
         rows.append(Row(problems, line, values))
     return columns, rows
+
+
+SEPARATORS = {",": "comma", ";": "semicolon"}
+
+
+def _delimiter(text: str, problems: Problems) -> str | None:
+    """Return the separator the header line uses: a comma, or a semicolon as Danish Excel writes."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    # Read only outside quotes, so that a quoted column name cannot decide it.
+    unquoted = first.split('"')[::2]
+    commas = sum(part.count(",") for part in unquoted)
+    semicolons = sum(part.count(";") for part in unquoted)
+    if commas and semicolons:
+        number = text.splitlines().index(first) + 1
+        problems.add(
+            number, "header", "separated by both commas and semicolons: use one separator throughout"
+        )
+        return None
+    return ";" if semicolons else ","
+
+
+def check_header(
+    header: Sequence[str] | None,
+    line: int,
+    problems: Problems,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> set[str] | None:
+    """Return the header's column names, or None when a column is unknown, repeated or missing."""
+    expected = (*required, *optional)
+    if header is None:
+        problems.add(1, "header", f"the file is empty; expected a header row: {','.join(expected)}")
+        return None
+    before = len(problems)
+    columns = {name for name in header if name}
+    for name in sorted(columns):
+        if list(header).count(name) > 1:
+            problems.add(line, name, "column given more than once in the header")
+        if name not in expected:
+            problems.add(line, name, f"unknown column (expected {', '.join(expected)})")
+    for name in required:
+        if name not in columns:
+            problems.add(line, name, "column missing from the header")
+    return columns if len(problems) == before else None
 
 
 def read_json_records(text: str, problems: Problems) -> list[Row] | None:

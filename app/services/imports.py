@@ -20,8 +20,8 @@ from app.data import queries
 from app.intake.callers import read_callers
 from app.intake.departments import read_departments
 from app.intake.discharges import read_discharges
-from app.intake.rota import read_rota
-from app.intake.table import Problems, decode, plural
+from app.intake.rota import Progress, ShiftRecord, read_rota, read_rota_file
+from app.intake.table import SAVE_AS_CSV_UTF8, Problems, decode, plural
 from app.services.directory import caller_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
 from app.services.rota import Author, RotaReview, publish_rota, review_rota
@@ -46,10 +46,19 @@ class ImportResult:
     plan: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RotaOptions:
+    """How to read a rota file: a workbook's sheet; a calendar's department and role."""
+
+    sheet: str | None = None
+    department: str | None = None
+    role: str | None = None
+
+
 @dataclass
 class _Context:
     session: Session
-    vault: CprVault
+    vault: CprVault | None  # None for a rota, which holds no CPR numbers
     now: datetime
     confirm: Confirm | None = None
     plan: list[str] = field(default_factory=list)
@@ -80,6 +89,10 @@ def _callers(text: str, problems: Problems, context: _Context) -> str | None:
 
 def _rota(text: str, problems: Problems, context: _Context) -> str | None:
     records = read_rota(text, problems, queries.all_departments(context.session).keys(), context.now)
+    return _store_rota(records, problems, context)
+
+
+def _store_rota(records: list[ShiftRecord], problems: Problems, context: _Context) -> str | None:
     if problems:
         return None
     if context.policy is None:
@@ -163,6 +176,8 @@ def _discharges(text: str, problems: Problems, context: _Context) -> str | None:
     records = read_discharges(text, problems, departments, local_date(context.now))
     if problems:
         return None
+    if context.vault is None:
+        raise ValueError("discharges are imported with the CPR vault")
     done = store_discharges(context.session, context.vault, records)
     return f"{plural(done.count, 'discharge')}: {done.added} added, {done.updated} updated"
 
@@ -177,6 +192,10 @@ IMPORTERS: dict[str, Callable[[str, Problems, _Context], str | None]] = {
 IMPORT_KINDS = tuple(IMPORTERS)
 
 
+# The kinds of file read as CSV text, whose encoding advice names CSV UTF-8.
+CSV_KINDS = ("departments", "callers")
+
+
 def import_path(
     session: Session,
     kind: str,
@@ -187,8 +206,14 @@ def import_path(
     confirm: Confirm | None = None,
     policy: Policy | None = None,
     author: Author | None = None,
+    options: RotaOptions | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Check the file at `path` as `kind` and, when nothing is wrong, store it (flush only)."""
+    """Check the file at `path` as `kind` and, when nothing is wrong, store it (flush only).
+
+    A rota may be a CSV file, an Excel workbook or a calendar (`options` for the last
+    two); `progress` is told how far the checking of a rota has come.
+    """
     name = str(path)
     try:
         data = Path(path).read_bytes()
@@ -198,8 +223,22 @@ def import_path(
         return ImportResult(errors=[f"{name}: is a directory, not a file"])
     except OSError as exc:
         return ImportResult(errors=[f"{name}: cannot be read: {exc.strerror or exc}"])
+    if kind == "rota":
+        return import_rota(
+            session,
+            data,
+            name=name,
+            now=now,
+            confirm=confirm,
+            options=options,
+            progress=progress,
+            policy=policy,
+            author=author,
+        )
+    if options is not None:
+        raise ValueError(f"rota options given for a {kind} file")
     problems = Problems(name)
-    text = decode(data, problems)
+    text = decode(data, problems, advice=SAVE_AS_CSV_UTF8) if kind in CSV_KINDS else decode(data, problems)
     if text is None:
         return ImportResult(errors=problems.lines())
     return import_text(
@@ -214,6 +253,48 @@ def import_path(
         author=author,
         file_hash=hashlib.sha256(data).hexdigest(),
     )
+
+
+def import_rota(
+    session: Session,
+    data: bytes,
+    *,
+    name: str,
+    now: datetime,
+    confirm: Confirm | None = None,
+    options: RotaOptions | None = None,
+    progress: Progress | None = None,
+    policy: Policy | None = None,
+    author: Author | None = None,
+) -> ImportResult:
+    """Check a rota file's bytes (CSV, workbook or calendar, told by `name`); publish it when all is well."""
+    options = options or RotaOptions()
+    problems = Problems(name)
+    context = _Context(
+        session,
+        None,
+        now,
+        confirm,
+        policy=policy,
+        author=author or Author("command line", "cli"),
+        file_hash=hashlib.sha256(data).hexdigest(),
+    )
+    records = read_rota_file(
+        data,
+        name,
+        problems,
+        queries.all_departments(session).keys(),
+        now,
+        sheet=options.sheet,
+        department=options.department,
+        role=options.role,
+        progress=progress,
+    )
+    summary = _store_rota(records, problems, context)
+    warnings = problems.warnings() + context.warnings
+    if problems or context.errors or summary is None:
+        return ImportResult(errors=problems.lines() + context.errors, warnings=warnings, plan=context.plan)
+    return ImportResult(warnings=warnings, summary=summary, plan=context.plan)
 
 
 def import_text(

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from app.config import Policy
 from app.data import queries
 from app.data.models import Department, RotaDraft, RotaVersion, RotaVersionDepartment, Shift
-from app.intake.rota import ShiftRecord, read_rota
-from app.intake.table import Problems, decode
+from app.intake.rota import ShiftRecord, read_rota_file
+from app.intake.table import Problems
 from app.values.times import local_minute
 from routing import (
     LONGEST_SHIFT,
@@ -96,8 +96,7 @@ class RotaReview:
 
 def where(record: ShiftRecord, file_name: str) -> str:
     """The place a finding points at: the file's row, or the record's own locator (an event, a cell)."""
-    place = getattr(record, "place", "")
-    return f"{file_name}: {place}" if place else f"{file_name}:{record.row}"
+    return f"{file_name}: {record.place}" if record.place else f"{file_name}:{record.row}"
 
 
 def review_rota(
@@ -168,7 +167,7 @@ def review_rota(
 
 
 def _ref(record: ShiftRecord) -> str:
-    return getattr(record, "place", "") or f"row {record.row}"
+    return record.place or f"row {record.row}"
 
 
 def _span(record: ShiftRecord) -> str:
@@ -447,7 +446,7 @@ def save_draft(
                 "name": r.name,
                 "phone": r.phone,
                 "row": r.row,
-                "place": getattr(r, "place", ""),
+                "place": r.place,
             }
             for r in records
         ],
@@ -475,9 +474,8 @@ def draft_records(draft: RotaDraft) -> list[ShiftRecord]:
             item["phone"],
             item["name"],
             item["row"],
+            item.get("place", ""),
         )
-        if item.get("place") and "place" in ShiftRecord.__dataclass_fields__:
-            record = ShiftRecord(**{**record.__dict__, "place": item["place"]})
         records.append(record)
     return records
 
@@ -617,9 +615,16 @@ def upload_rota(
     `role` (iCalendar).
     """
     problems = Problems(file_name)
-    text = decode(data, problems)
-    records = (
-        read_rota(text, problems, queries.all_departments(session).keys(), now) if text is not None else []
+    given = options or {}
+    records = read_rota_file(
+        data,
+        file_name,
+        problems,
+        queries.all_departments(session).keys(),
+        now,
+        sheet=given.get("sheet") or None,
+        department=given.get("department") or None,
+        role=given.get("role") or None,
     )
     if problems:
         return Upload(RotaReview(warnings=problems.warnings()), read_errors=problems.lines())
