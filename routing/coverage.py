@@ -9,6 +9,7 @@ covers, or a minute of day time that neither a `day` shift nor the day phone cov
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -189,17 +190,28 @@ def coverage(
     start: datetime,
     end: datetime,
 ) -> list[Stretch]:
-    """Return [start, end) as stretches of one period and one set of first answerers each."""
+    """Return [start, end) as stretches of one period and one set of first answerers each.
+
+    `covers` are as `apply_overrides` gives them (in UTC). A year of a department's
+    rota has a thousand covers and seven hundred periods: each period looks only at
+    the covers that can reach it, found by bisection.
+    """
+    by_role: dict[Role, list[Cover]] = {}
+    for cover in sorted(covers, key=lambda c: c.start):
+        by_role.setdefault(cover.role, []).append(cover)
+    starts = {role: [c.start for c in mine] for role, mine in by_role.items()}
+    longest = max((c.end - c.start for c in covers), default=timedelta(0))
     stretches: list[Stretch] = []
     for p_start, p_end, period in periods(calendar, start, end, department.day_hours):
         role = FIRST_ROLE[period]
-        mine = [c for c in covers if c.role == role and _utc(c.start) < p_end and p_start < _utc(c.end)]
-        cuts = sorted(
-            {p_start, p_end} | {_utc(t) for c in mine for t in (c.start, c.end) if p_start < t < p_end}
-        )
+        candidates = by_role.get(role, [])
+        lo = bisect_left(starts.get(role, []), p_start - longest)
+        hi = bisect_left(starts.get(role, []), p_end)
+        mine = sorted((c for c in candidates[lo:hi] if c.end > p_start), key=lambda c: (c.rank, c.start))
+        cuts = sorted({p_start, p_end} | {t for c in mine for t in (c.start, c.end) if p_start < t < p_end})
         phone = department.day_phone if period is Period.DAY else department.oncall_phone
         for s, e in zip(cuts, cuts[1:], strict=False):
-            people = tuple(c for c in mine if _utc(c.start) <= s and e <= _utc(c.end))
+            people = tuple(c for c in mine if c.start <= s and e <= c.end)
             stretch = Stretch(s, e, period, people, phone or None)
             if stretches and _same(stretches[-1], stretch):
                 stretches[-1] = replace(stretches[-1], end=e)

@@ -142,6 +142,7 @@ def _store_rota(records: list[ShiftRecord], problems: Problems, context: _Contex
         file_name=Path(problems.name).name,
         file_hash=context.file_hash,
         acknowledged=True,
+        reviewed=review,
     )
     return (
         f"{plural(version.shifts, 'shift')} for {plural(len(review.departments), 'department')}: "

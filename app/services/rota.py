@@ -269,13 +269,16 @@ def publish_rota(
     scope: Scope | None = None,
     restored_from: int | None = None,
     read_warnings: Sequence[str] = (),
+    reviewed: RotaReview | None = None,
 ) -> RotaVersion:
     """Check `records` again and make them the live rota of their periods, as one new version.
 
     Raises RotaRefused when the checks find errors, or warnings or gaps that were not
-    acknowledged. Flushes, never commits: the caller's transaction makes it live at once.
+    acknowledged. `reviewed` is a review of these same records made in this same
+    transaction (nothing can have changed since), which saves doing it twice. Flushes,
+    never commits: the caller's transaction makes it live at once.
     """
-    review = review_rota(
+    review = reviewed or review_rota(
         session,
         policy,
         records,

@@ -9,6 +9,7 @@ warning, so a hospital's new number never blocks a rota or hides a caller.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import shortnumberinfo
@@ -32,7 +33,13 @@ class Phone:
 
 def check(text: str, *, allow_short: bool = True) -> Phone:
     """Return the number as E.164 (or a short number such as 1813) with any warning; raise PhoneError."""
-    raw = (text or "").strip()
+    return _check((text or "").strip(), allow_short)
+
+
+# A year's rota names the same few hundred numbers a hundred thousand times, and parsing one
+# costs tens of microseconds: the answers (a frozen value or an error) are kept.
+@lru_cache(maxsize=8192)
+def _check(raw: str, allow_short: bool) -> Phone:
     if not raw:
         raise PhoneError("no phone number given")
     try:

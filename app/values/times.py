@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from app.values.cpr import redact, shown
 from routing.calendar import COPENHAGEN
@@ -18,7 +19,12 @@ def parse_time(text: str) -> datetime:
     A time without an offset is wall-clock time in Europe/Copenhagen; one that
     does not exist (spring forward) or happens twice (fall back) is refused.
     """
-    raw = (text or "").strip()
+    return _parse((text or "").strip())
+
+
+# A region's rota repeats the same few thousand times for every department.
+@lru_cache(maxsize=16384)
+def _parse(raw: str) -> datetime:
     if not raw:
         raise TimeError("no time given")
     try:
