@@ -131,7 +131,7 @@ def write_rota(path: Path, departments: int, days: int, changed: int = 0) -> int
                     f"D{n:03d},oncall,{date} 15:00,{after} 08:00,Vagt {night},+4528{n:03d}{night:03d}\n"
                 )
                 out.write(
-                    f"D{n:03d},backup,{date} 08:00,{after} 08:00,Bagvagt {backup},+4522{third:03d}{backup:03d}\n"
+                    f"D{n:03d},backup,{date} 08:00,{after} 08:00,Bag {backup},+4522{third:03d}{backup:03d}\n"
                 )
                 rows += 3
     return rows
