@@ -16,7 +16,7 @@ from app.data.models import Caller, Department, Discharge, Shift
 from app.services.imports import ImportResult, import_path
 from app.values.times import parse_time
 from tests import factories
-from tests.support import EXAMPLES, Clock
+from tests.support import EXAMPLES, Clock, versionless
 
 DEPARTMENTS_HEADER = "code,name,hospital,day_phone,oncall_phone,switchboard_phone,day_hours\n"
 CALLERS_HEADER = "phone,organisation,kind,code,language\n"
@@ -71,22 +71,22 @@ def test_example_files_import_cleanly_in_order(runner: FlaskCliRunner, session: 
     expected = [
         ("departments", "departments.csv", "3 departments: 3 added, 0 updated"),
         ("callers", "callers.csv", "4 callers: 4 added, 0 updated"),
-        ("rota", "rota.csv", "4 shifts for 2 departments: 4 added, 0 removed, 0 changed (rota version 1)"),
+        ("rota", "rota.csv", "4 shifts for 2 departments: 4 added, 0 removed, 0 changed (rota version N)"),
         ("discharges", "discharges.json", "3 discharges: 3 added, 0 updated"),
     ]
     for kind, name, summary in expected:
         result = invoke(runner, kind, EXAMPLES / name)
         assert result.exit_code == 0, result.output
-        assert result.stdout.splitlines()[-1] == f"{EXAMPLES / name}: {summary}"
+        assert versionless(result.stdout.splitlines()[-1]) == f"{EXAMPLES / name}: {summary}"
         assert result.stderr == ""
     rota = invoke(runner, "rota", EXAMPLES / "rota.csv")  # again: the same shifts replaced
-    assert rota.stdout.splitlines() == [
+    assert versionless(rota.stdout).splitlines() == [
         "BFH-GER: replaces 2026-11-23 15:30 to 2026-11-24 08:00 (local time): "
         "0 added, 0 removed, 0 changed, 1 unchanged",
         "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): "
         "0 added, 0 removed, 0 changed, 3 unchanged",
         f"{EXAMPLES / 'rota.csv'}: 4 shifts for 2 departments: "
-        "0 added, 0 removed, 0 changed (rota version 2)",
+        "0 added, 0 removed, 0 changed (rota version N)",
     ]
 
     assert [count(session, model) for model in (Department, Caller, Shift, Discharge)] == [3, 4, 4, 3]
@@ -462,10 +462,10 @@ def test_a_rota_replaces_only_the_departments_shifts_inside_the_period_it_covers
 
     result = invoke(runner, "rota", path)
 
-    assert result.stdout.splitlines() == [
+    assert versionless(result.stdout).splitlines() == [
         "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): "
         "0 added, 0 removed, 2 changed, 0 unchanged",
-        f"{path}: 2 shifts for 1 department: 0 added, 0 removed, 2 changed (rota version 1)",
+        f"{path}: 2 shifts for 1 department: 0 added, 0 removed, 2 changed (rota version N)",
     ]
     session.rollback()
     shifts = session.scalars(select(Shift).order_by(Shift.start_at, Shift.id)).all()

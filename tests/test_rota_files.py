@@ -19,7 +19,7 @@ from app.data.models import Shift
 from app.intake.rota import ShiftRecord, read_rota_file
 from app.intake.table import Problems
 from app.values.times import local_minute, parse_time
-from tests.support import EXAMPLES
+from tests.support import EXAMPLES, versionless
 
 NOW = parse_time("2026-11-23T10:00:00+01:00")
 DEPARTMENTS = {"RH-KARD", "BFH-GER"}
@@ -690,10 +690,10 @@ def test_a_workbook_is_imported_from_the_chosen_sheet(
     result = runner.invoke(args=["import", "rota", str(path), "--sheet", "Uge 48"])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
+    assert versionless(result.stdout).splitlines() == [
         "RH-KARD: replaces 2026-11-23 08:00 to 2026-11-24 08:00 (local time): "
         "2 added, 0 removed, 0 changed, 0 unchanged",
-        f"{path}: 2 shifts for 1 department: 2 added, 0 removed, 0 changed (rota version 1)",
+        f"{path}: 2 shifts for 1 department: 2 added, 0 removed, 0 changed (rota version N)",
     ]
     assert stored(session) == [
         ("RH-KARD", "day", "2026-11-23 08:00", "2026-11-23 15:00", "Anna Holm", "+4540101001"),
@@ -731,8 +731,8 @@ def test_a_calendar_is_imported_for_the_department_and_role_given(
         "BFH-GER: gap in on-call time from 2026-11-24 16:00 to 2026-11-25 08:00 (local time): "
         "nobody of the department answers first"
     ) in result.stdout.splitlines()
-    assert result.stdout.splitlines()[-1] == (
-        f"{path}: 2 shifts for 1 department: 2 added, 0 removed, 0 changed (rota version 1)"
+    assert versionless(result.stdout).splitlines()[-1] == (
+        f"{path}: 2 shifts for 1 department: 2 added, 0 removed, 0 changed (rota version N)"
     )
     assert stored(session) == [
         ("BFH-GER", "backup", "2026-11-24 16:00", "2026-11-25 08:00", "Bo Jensen", "+4540101002"),

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Policy
@@ -315,6 +315,7 @@ def publish_rota(
     by_department: dict[str, list[ShiftRecord]] = defaultdict(list)
     for record in records:
         by_department[record.department].append(record)
+    rows: list[dict[str, object]] = []
     for preview in review.departments:
         department = departments[preview.code]
         session.execute(
@@ -337,22 +338,19 @@ def publish_rota(
                 changed=len(preview.diff.changed),
             )
         )
-        if mine:
-            session.execute(
-                insert(Shift),
-                [
-                    {
-                        "department_id": department.id,
-                        "role": record.role.value,
-                        "start_at": record.start,
-                        "end_at": record.end,
-                        "name": record.name,
-                        "phone": record.phone,
-                        "version_id": version.id,
-                    }
-                    for record in mine
-                ],
-            )
+        rows += [
+            {
+                "department_id": department.id,
+                "role": record.role.value,
+                "start_at": record.start,
+                "end_at": record.end,
+                "name": record.name,
+                "phone": record.phone,
+                "version_id": version.id,
+            }
+            for record in mine
+        ]
+    queries.insert_shifts(session, rows)
     session.flush()
     return version
 
