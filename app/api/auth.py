@@ -15,7 +15,9 @@ from app.services.tokens import find_token
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def requires_scope(scope: str) -> Callable[[F], F]:
+def requires_scope(scope: str, *alternatives: str) -> Callable[[F], F]:
+    """Let the view run only for a live token with `scope` (or one of the `alternatives`)."""
+
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -32,8 +34,9 @@ def requires_scope(scope: str) -> Callable[[F], F]:
                 g.api_caller = record.name
                 if session.dirty:  # its use is noted (at most once a minute)
                     session.commit()
-            if scope not in scopes:
-                abort(403, message=f"the token's scopes ({', '.join(scopes)}) do not include {scope!r}")
+            if not {scope, *alternatives} & set(scopes):
+                wanted = " or ".join(repr(name) for name in (scope, *alternatives))
+                abort(403, message=f"the token's scopes ({', '.join(scopes)}) do not include {wanted}")
             return view(*args, **kwargs)
 
         return cast(F, guarded)

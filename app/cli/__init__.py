@@ -18,6 +18,7 @@ from app import create_app
 from app.cli.calls import call, oncall
 from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
+from app.cli.feeds import feed
 from app.cli.jobs import scheduler
 from app.cli.security import security
 from app.cli.tokens import token
@@ -37,6 +38,7 @@ COMMANDS = (
     security,
     user,
     token,
+    feed,
 )
 
 
