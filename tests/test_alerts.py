@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from app.config import ConfigError
 from app.data.db import Base, dispose
-from app.data.models import Department, GapAlert, OutgoingMessage
+from app.data.models import AuditEvent, Department, GapAlert, OutgoingMessage
 from app.intake.rota import ShiftRecord
 from app.services.overrides import OverrideRequest, add_override
 from app.services.rota import Author, publish_rota
@@ -492,3 +492,90 @@ def test_an_alphanumeric_sender_sends_sms_and_calls_come_from_the_call_number(
         dispose(app)
     assert provider.of_kind("sms")[0].data["From"] == "Linje72"
     assert provider.of_kind("call")[0].data["From"] == "+4570207273"
+
+
+@pytest.fixture
+def console(region: Department, session: Session) -> None:
+    f.department(session, "BFH-GER", name="Geriatrisk Afdeling")
+    from app.services.planner_phones import add_planner_phone
+
+    add_planner_phone(session, "BFH-GER", OTHER_MOBILE, name="Geriatriens planlægger")
+    f.user(session, "admin@x.dk", "admin")
+    f.user(session, "planner@x.dk", "planner", ("RH-KARD",))
+    f.user(session, "afdeling@x.dk", "department", ("RH-KARD",))
+    f.user(session, "region@x.dk", "region")
+    session.commit()
+
+
+def logged_in(app: Flask, email: str) -> FlaskClient:
+    from tests.console import log_in
+
+    client = app.test_client()
+    log_in(client, email)
+    return client
+
+
+@pytest.mark.usefixtures("console")
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [("admin@x.dk", 200), ("planner@x.dk", 200), ("afdeling@x.dk", 403), ("region@x.dk", 403), (None, 302)],
+)
+def test_the_warnings_page_is_for_admins_and_planners(app: Flask, email: str | None, status: int) -> None:
+    client = logged_in(app, email) if email else app.test_client()
+    assert client.get("/alerts").status_code == status
+
+
+@pytest.mark.usefixtures("console")
+def test_a_planner_sees_the_warnings_sent_and_their_delivery_for_their_departments_only(
+    app: Flask, session: Session, client: FlaskClient
+) -> None:
+    watch_rota(app)
+    report(client, str(messages(session)[0].provider_sid), "delivered")
+    page = logged_in(app, "planner@x.dk").get("/alerts").get_data(as_text=True)
+    assert "RH-KARD" in page and MOBILE in page and LANDLINE in page
+    assert "BFH-GER" not in page and OTHER_MOBILE not in page
+    assert "2026-11-25 15:00 – 2026-11-26 08:00" in page
+    assert "leveret" in page and "hul fundet" in page and "åbent" in page
+    session.commit()
+    viewed = session.scalars(select(AuditEvent).where(AuditEvent.action == "view")).all()
+    assert [(e.actor, e.target) for e in viewed] == [("planner@x.dk", "gap warnings")]
+
+
+@pytest.mark.usefixtures("console")
+def test_a_planner_adds_and_removes_their_departments_numbers_and_each_change_is_audited(
+    app: Flask, session: Session
+) -> None:
+    from tests.console import csrf_token
+
+    planner = logged_in(app, "planner@x.dk")
+    token = csrf_token(planner, "/alerts")
+    form = {
+        "csrf_token": token,
+        "department": "RH-KARD",
+        "number": "20 12 34 56",
+        "name": "Nat",
+        "landline": "1",
+    }
+    page = planner.post("/alerts/numbers", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "+4520123456 får nu besked om huller i RH-KARD." in page
+    bad = planner.post("/alerts/numbers", data={**form, "number": "12"}, follow_redirects=True)
+    assert "Ikke tilføjet: Nummer: not a phone number that can be dialled" in bad.get_data(as_text=True)
+    other = planner.post("/alerts/numbers", data={**form, "department": "BFH-GER"}, follow_redirects=True)
+    assert "Ikke tilføjet: Afdeling: no department" in other.get_data(as_text=True)
+    removal = {"csrf_token": token, "department": "BFH-GER", "number": OTHER_MOBILE}
+    assert planner.post("/alerts/numbers/remove", data=removal).status_code == 404
+    removal = {"csrf_token": token, "department": "RH-KARD", "number": MOBILE}
+    assert planner.post("/alerts/numbers/remove", data=removal).status_code == 302
+    session.commit()
+    from app.services.planner_phones import planner_phones
+
+    assert [(p.department.code, p.phone, p.mobile) for p in planner_phones(session)] == [
+        ("BFH-GER", OTHER_MOBILE, True),
+        ("RH-KARD", "+4520123456", False),
+        ("RH-KARD", LANDLINE, False),
+    ]
+    changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "change")).all()
+    assert [(e.actor, e.target, e.detail) for e in changes] == [
+        ("planner@x.dk", "alert numbers of RH-KARD", "added +4520123456 (call)"),
+        ("planner@x.dk", "alert numbers of RH-KARD", f"removed {MOBILE}"),
+    ]

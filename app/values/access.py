@@ -21,11 +21,12 @@ class Permission(enum.StrEnum):
     VIEW_CONTACTS = "view_contacts"  # the contact log
     VIEW_AUDIT = "view_audit"  # the audit log
     MANAGE_USERS = "manage_users"
+    MANAGE_ALERTS = "manage_alerts"  # the numbers that hear of rota gaps, and the warnings sent
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
     ConsoleRole.ADMIN: frozenset(Permission),
-    ConsoleRole.PLANNER: frozenset({Permission.VIEW_ONCALL}),
+    ConsoleRole.PLANNER: frozenset({Permission.VIEW_ONCALL, Permission.MANAGE_ALERTS}),
     ConsoleRole.DEPARTMENT: frozenset({Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS}),
     ConsoleRole.REGION: frozenset({Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS}),
 }
