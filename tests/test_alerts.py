@@ -23,7 +23,9 @@ from app.intake.rota import ShiftRecord
 from app.services.overrides import OverrideRequest, add_override
 from app.services.rota import Author, publish_rota
 from app.values.times import parse_time
-from routing import Role
+from app.values.warnings import GapFacts, Kind, fits_one_segment, sms_text
+from routing import Gap, Period, Role
+from routing.alerts import KnownGap, plan_alerts
 from schedules.jobs import announce_sending, check_gaps, watch_rota
 from tests import factories as f
 from tests.fake_twilio import FakeTwilio, NoInternet
@@ -144,7 +146,7 @@ def test_a_gap_is_told_by_sms_to_mobiles_and_by_a_call_to_landlines_through_irel
     # One segment: the department's name gives way to the link.
     assert sms.data["Body"] == (
         "Linje 72: Hul i vagtplanen for RH-KARD: ingen vagthavende "
-        "fra ons 25.11 kl. 15:00 til tor 26.11 kl. 08:00. http://localhost/rota/coverage?department=RH-KARD"
+        "fra ons 25.11 15:00 til tor 26.11 08:00. http://localhost/rota/coverage?department=RH-KARD"
     )
     assert len(sms.data["Body"]) <= 160
     assert call.data["To"] == LANDLINE and call.data["From"] == "+4570207272"
@@ -179,7 +181,7 @@ def test_the_next_mornings_check_tells_nothing_new_and_a_day_before_comes_one_re
     assert watch_rota(app) == 2
     reminder = provider.of_kind("sms")[-1].data["Body"]
     assert reminder.startswith("Linje 72: Påmindelse: hul i vagtplanen for RH-KARD")
-    assert "om under et døgn" in reminder and "ons 25.11 kl. 15:00" in reminder
+    assert "om under et døgn" in reminder and "ons 25.11 15:00" in reminder
     assert "en påmindelse" in str(said(str(provider.of_kind("call")[-1].data["Twiml"]))[0].text)
     clock.set("2026-11-24 15:03")
     assert watch_rota(app) == 0
@@ -233,8 +235,8 @@ def test_a_gap_covered_later_is_closed_told_by_sms_and_never_reminded(
     covered = provider.sent[-1]
     assert covered.kind == "sms" and covered.data["To"] == MOBILE
     assert covered.data["Body"] == (
-        "Linje 72: Hullet i vagtplanen for RH-KARD fra ons 25.11 kl. 15:00 "
-        "til tor 26.11 kl. 08:00 er dækket nu. http://localhost/rota/coverage?department=RH-KARD"
+        "Linje 72: Hullet i vagtplanen for RH-KARD fra ons 25.11 15:00 "
+        "til tor 26.11 08:00 er dækket nu. http://localhost/rota/coverage?department=RH-KARD"
     )
     (alert,) = alerts(session)
     assert alert.closed_at == parse_time("2026-11-23 13:00")
@@ -258,7 +260,7 @@ def test_a_publish_that_opens_a_gap_is_told_at_the_next_poll(
     (alert,) = alerts(session)
     assert alert.start_at == parse_time("2026-11-27 15:00")
     assert alert.end_at == parse_time("2026-11-28 15:00")  # Friday evening to Saturday afternoon
-    assert "fra fre 27.11 kl. 15:00 til lør 28.11 kl. 15:00" in provider.of_kind("sms")[0].data["Body"]
+    assert "fra fre 27.11 15:00 til lør 28.11 15:00" in provider.of_kind("sms")[0].data["Body"]
 
 
 @pytest.mark.usefixtures("region")
@@ -282,7 +284,7 @@ def test_a_gap_that_shrinks_is_not_told_again_and_one_that_grows_is(
         .data["Body"]
         .startswith(
             "Linje 72: Hullet i vagtplanen for RH-KARD er blevet større: "
-            "ingen vagthavende fra ons 25.11 kl. 15:00"
+            "ingen vagthavende fra ons 25.11 15:00"
         )
     )
 
@@ -579,3 +581,85 @@ def test_a_planner_adds_and_removes_their_departments_numbers_and_each_change_is
         ("planner@x.dk", "alert numbers of RH-KARD", "added +4520123456 (call)"),
         ("planner@x.dk", "alert numbers of RH-KARD", f"removed {MOBILE}"),
     ]
+
+
+def _gap(start: str, end: str) -> Gap:
+    return Gap("RH-KARD", parse_time(start), parse_time(end), Period.ONCALL)
+
+
+TOLD = KnownGap(1, "RH-KARD", parse_time("2026-11-25 15:00"), parse_time("2026-11-26 08:00"))
+NOW, SEEN_UNTIL = parse_time("2026-11-24 07:00"), parse_time("2026-11-30 07:00")
+
+
+@pytest.mark.parametrize(
+    ("known", "found", "expected"),
+    [
+        # The same gap again: updated quietly.
+        ([TOLD], [_gap("2026-11-25 15:00", "2026-11-26 08:00")], {"kept": [1]}),
+        # Shrunk at either end: quiet.
+        ([TOLD], [_gap("2026-11-25 19:00", "2026-11-26 06:00")], {"kept": [1]}),
+        # Took covered time before it: told again.
+        ([TOLD], [_gap("2026-11-25 12:00", "2026-11-26 08:00")], {"grown": [1]}),
+        # The middle got covered: the first piece keeps the alert, the second gets a quiet one.
+        (
+            [TOLD],
+            [_gap("2026-11-25 15:00", "2026-11-25 20:00"), _gap("2026-11-26 01:00", "2026-11-26 08:00")],
+            {"kept": [1], "split": [1]},
+        ),
+        # Two told gaps joined by newly uncovered time: one alert, told again; the other closed.
+        (
+            [TOLD, KnownGap(2, "RH-KARD", parse_time("2026-11-26 10:00"), parse_time("2026-11-26 12:00"))],
+            [_gap("2026-11-25 15:00", "2026-11-26 12:00")],
+            {"grown": [1], "merged": [2]},
+        ),
+        # Covered: closed. Another department's gap is new, whatever it overlaps.
+        ([TOLD], [Gap("BFH-GER", TOLD.start, TOLD.end, Period.ONCALL)], {"covered": [1], "new": ["BFH-GER"]}),
+    ],
+)
+def test_the_same_gap_is_told_once_and_again_only_when_it_grew(
+    known: list[KnownGap], found: list[Gap], expected: dict[str, list[object]]
+) -> None:
+    plan = plan_alerts(known, found, NOW, SEEN_UNTIL)
+    outcome = {
+        "new": [g.department for g in plan.new],
+        "grown": [i for i, _ in plan.grown],
+        "kept": [i for i, _ in plan.kept],
+        "split": [i for i, _ in plan.split],
+        "covered": plan.covered,
+        "merged": plan.merged,
+    }
+    assert {key: value for key, value in outcome.items() if value} == expected
+
+
+def test_a_gap_seen_further_at_the_end_of_the_look_ahead_has_not_grown() -> None:
+    edge = KnownGap(1, "RH-KARD", parse_time("2026-11-29 15:00"), SEEN_UNTIL)
+    plan = plan_alerts([edge], [_gap("2026-11-29 15:00", "2026-11-30 08:00")], NOW, SEEN_UNTIL)
+    assert ([i for i, _ in plan.kept], plan.grown) == ([1], [])
+
+
+def test_a_gap_under_way_keeps_its_start() -> None:
+    now = parse_time("2026-11-25 20:00")
+    plan = plan_alerts([TOLD], [_gap("2026-11-25 20:00", "2026-11-26 08:00")], now, SEEN_UNTIL)
+    assert [(i, g.start) for i, g in plan.kept] == [(1, TOLD.start)]
+
+
+@pytest.mark.parametrize(
+    ("name", "link", "expected_name", "expected_link"),
+    [
+        ("Kardiologi", "https://l72.dk/rota/coverage?department=RH-KARD", True, True),
+        (
+            "Hjertemedicinsk Klinik",
+            "https://linje72.regionh.dk/rota/coverage?department=RH-KARD",
+            False,
+            True,
+        ),
+        ("Ортопедия", "", False, False),  # not GSM-7: the name would make it a 70-character UCS-2 SMS
+    ],
+)
+def test_an_sms_keeps_to_one_segment_dropping_the_name_first(
+    name: str, link: str, expected_name: bool, expected_link: bool
+) -> None:
+    facts = GapFacts("RH-KARD", name, Period.ONCALL, TOLD.start, TOLD.end)
+    text = sms_text(Kind.GAP, facts, link)
+    assert fits_one_segment(text)
+    assert (name in text, bool(link) and link in text) == (expected_name, expected_link)

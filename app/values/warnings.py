@@ -64,9 +64,9 @@ def fits_one_segment(text: str) -> bool:
 
 
 def short_time(moment: datetime) -> str:
-    """Return e.g. 'man 23.11 kl. 15:00' (Copenhagen time)."""
+    """Return e.g. 'man 23.11 15:00' (Copenhagen time)."""
     local = moment.astimezone(COPENHAGEN)
-    return f"{WEEKDAYS[local.weekday()]} {local:%d.%m} kl. {local:%H:%M}"
+    return f"{WEEKDAYS[local.weekday()]} {local:%d.%m} {local:%H:%M}"
 
 
 def spoken_time(moment: datetime) -> str:
