@@ -9,9 +9,10 @@ here into a `Policy`, so that a bad value stops the start with its name.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,6 +76,15 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_VOICE_DA": "Polly.Naja",
     "LINJE72_VOICE_EN": "Polly.Amy",
     "LINJE72_LOG_LEVEL": "INFO",
+    # Warnings of rota gaps to the planners (SMS, or a call to a number not marked mobile).
+    # Sending is on when both the account and the sender are set; off, alerts are still recorded.
+    "TWILIO_ACCOUNT_SID": None,
+    "LINJE72_SMS_FROM": None,  # an E.164 number of the account, or an alphanumeric sender id
+    "LINJE72_CALL_FROM": None,  # the number warning calls come from; default LINJE72_SMS_FROM
+    "TWILIO_REGION": None,  # e.g. ie1 (Ireland); none: the provider's default (us1)
+    "TWILIO_EDGE": None,  # e.g. dublin
+    "LINJE72_ALERT_TIME": "07:00",  # the morning's check of the days ahead, Copenhagen time
+    "LINJE72_ALERT_DAYS": "7",  # how many days ahead the checks look
 }
 
 
@@ -258,6 +268,101 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
             lookups_per_hour=parsed("LINJE72_LOOKUPS_PER_HOUR", _positive_int),
         ),
     )
+
+
+# The provider's regions and edges (its "Global Infrastructure"): a typo such as "ireland"
+# would send the API requests, and the messages' data, somewhere else.
+REGIONS = ("us1", "ie1", "au1")
+EDGES = ("dublin", "frankfurt", "ashburn", "umatilla", "sydney", "tokyo", "singapore", "sao-paulo", "roaming")
+ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
+# An alphanumeric sender id: at most 11 letters, digits and spaces, at least one letter.
+SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+
+
+@dataclass(frozen=True)
+class Sending:
+    """The provider account and senders that warnings go out through."""
+
+    account_sid: str
+    auth_token: str
+    sms_from: str
+    call_from: str
+    region: str | None = None
+    edge: str | None = None
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """When the rota's gaps are checked, and how the planners hear of them (`sending` None: off)."""
+
+    public_url: str
+    morning: time = time(7)
+    days: int = 7
+    sending: Sending | None = None
+
+
+def alerts_from(settings: Mapping[str, Any]) -> Alerts:
+    """Parse the warnings' settings; raise ConfigError naming a bad or missing one."""
+    days = _setting(settings, "LINJE72_ALERT_DAYS", _positive_int)
+    if days > 60:
+        raise ConfigError("LINJE72_ALERT_DAYS: at most 60 days ahead")
+    return Alerts(
+        public_url=str(settings["LINJE72_PUBLIC_URL"]).rstrip("/"),
+        morning=_setting(settings, "LINJE72_ALERT_TIME", _clock_time),
+        days=days,
+        sending=_sending(settings),
+    )
+
+
+def _sending(settings: Mapping[str, Any]) -> Sending | None:
+    account, sender = settings.get("TWILIO_ACCOUNT_SID"), settings.get("LINJE72_SMS_FROM")
+    if not account and not sender:
+        return None
+    if not account:
+        raise ConfigError("TWILIO_ACCOUNT_SID is not set: sending warnings (LINJE72_SMS_FROM) needs it")
+    if not sender:
+        raise ConfigError("LINJE72_SMS_FROM is not set: sending warnings (TWILIO_ACCOUNT_SID) needs it")
+    if not ACCOUNT_SID.fullmatch(str(account)):
+        raise ConfigError(f"TWILIO_ACCOUNT_SID must be AC and 32 hex digits, not {str(account)[:40]!r}")
+    sms_from = _setting(settings, "LINJE72_SMS_FROM", _sender)
+    call_from = settings.get("LINJE72_CALL_FROM")
+    if call_from:
+        call_from = _setting(settings, "LINJE72_CALL_FROM", _account_number)
+    elif sms_from.startswith("+"):
+        call_from = sms_from
+    else:
+        raise ConfigError(
+            "LINJE72_CALL_FROM is not set: LINJE72_SMS_FROM is a sender id, which cannot place the "
+            "calls to numbers not marked mobile; give a number of the account"
+        )
+    region, edge = settings.get("TWILIO_REGION") or None, settings.get("TWILIO_EDGE") or None
+    if region is not None and region not in REGIONS:
+        raise ConfigError(f"TWILIO_REGION must be one of {', '.join(REGIONS)}, not {region!r}")
+    if edge is not None and edge not in EDGES:
+        raise ConfigError(f"TWILIO_EDGE must be one of {', '.join(EDGES)}, not {edge!r}")
+    return Sending(str(account), str(settings["TWILIO_AUTH_TOKEN"]), sms_from, call_from, region, edge)
+
+
+def _sender(text: str) -> str:
+    if text.strip().startswith("+") or text.strip().isdigit():
+        return _account_number(text)
+    if not SENDER_ID.fullmatch(text):
+        raise ValueError(
+            f"must be a number of the account (E.164) or a sender id of at most 11 letters and digits, "
+            f"not {text!r}"
+        )
+    return text
+
+
+def _account_number(text: str) -> str:
+    return normalise(text, allow_short=False)
+
+
+def _clock_time(text: str) -> time:
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a time of day as HH:MM, got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:

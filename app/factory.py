@@ -11,11 +11,29 @@ from flask import Flask
 
 from app import config, logs
 from app.data import db
+from app.messaging import Messenger, default_http_client
+from app.services.alerts import Alerting
 from app.values.cpr import CprVault
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def _alerting(app: Flask, settings: Mapping[str, Any]) -> Alerting:
+    """How gap warnings go out; tests hand in the provider's HTTP client (PROVIDER_HTTP_CLIENT)."""
+    alerts = config.alerts_from(settings)
+    sending = alerts.sending
+    if sending is None:
+        return Alerting(alerts, app.config["POLICY"].voices["da"])
+    http_client = settings.get("PROVIDER_HTTP_CLIENT") or default_http_client
+
+    def messenger() -> Messenger:
+        return Messenger(
+            sending.account_sid, sending.auth_token, http_client(), region=sending.region, edge=sending.edge
+        )
+
+    return Alerting(alerts, app.config["POLICY"].voices["da"], messenger)
 
 
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -34,19 +52,23 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, url, call_timeout=config.database_timeout(settings))
     app.extensions["linje72.vault"] = CprVault(settings["LINJE72_SECRET_KEY"])
     logs.configure(settings["LINJE72_LOG_LEVEL"])
+    app.extensions["linje72.alerting"] = _alerting(app, settings)
 
     from app.api import bp as api_bp
     from app.api.setup import init_api
     from app.web import bp as web_bp
     from app.web.setup import csrf, init_console
     from ivr import bp as ivr_bp
+    from ivr.delivery import bp as delivery_bp
 
     init_console(app)
     app.register_blueprint(web_bp)
     # The provider's webhooks carry a signature, the API a bearer token: no browser CSRF token.
     csrf.exempt(ivr_bp)
     csrf.exempt(api_bp)
+    csrf.exempt(delivery_bp)
     app.register_blueprint(ivr_bp)
+    app.register_blueprint(delivery_bp)
     init_api(app)
 
     from app.cli import register_commands

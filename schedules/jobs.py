@@ -12,7 +12,7 @@ import fcntl
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Policy
 from app.data.db import get_engine, session_scope
+from app.services import alerts
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
 from app.values.times import local_iso
@@ -29,6 +30,9 @@ from app.values.times import local_iso
 log = logging.getLogger("linje72.jobs")
 ADVISORY_LOCK = 72_072
 GAP_HORIZON = timedelta(hours=48)
+# How often the scheduler looks whether the rota changed, and for gaps a day away. A publish
+# is a transaction in another process: this poll is how the scheduler hears of it.
+WATCH_MINUTES = 3
 
 
 class SchedulerRunning(RuntimeError):
@@ -72,6 +76,71 @@ def run_job(app: Flask, name: str) -> None:
             log.exception("job %s failed", name)
 
 
+def check_gaps(app: Flask) -> int:
+    """The morning's check: the gaps of the days ahead, each told once; then send what it recorded."""
+    with app.app_context():
+        now, policy, alerting = app.config["CLOCK"](), app.config["POLICY"], _alerting(app)
+        with session_scope(write=True) as session:
+            summary = alerts.check_gaps(session, policy, alerting, now, "morning")
+        _send_pending(policy, alerting, now)
+        return summary.new
+
+
+def watch_rota(app: Flask) -> int:
+    """Every few minutes: check again when the rota changed, remind of gaps a day away, send, retry.
+
+    Returns how many messages the provider took.
+    """
+    with app.app_context():
+        now, policy, alerting = app.config["CLOCK"](), app.config["POLICY"], _alerting(app)
+        with session_scope(write=True) as session:
+            if alerts.rota_changed(session):
+                alerts.check_gaps(session, policy, alerting, now, "change")
+            alerts.remind_near(session, policy, alerting, now)
+        return _send_pending(policy, alerting, now)
+
+
+def _send_pending(policy: Policy, alerting: alerts.Alerting, now: datetime) -> int:
+    with session_scope(write=True) as session:
+        waiting = alerts.pending(session, now)
+    return alerts.deliver(waiting, policy, alerting, now, lambda: session_scope(write=True))
+
+
+def _alerting(app: Flask) -> alerts.Alerting:
+    alerting: alerts.Alerting = app.extensions["linje72.alerting"]
+    return alerting
+
+
+def announce_sending(app: Flask) -> None:
+    """Say once, at start, whether gap warnings are sent, and what turns sending on."""
+    alerting = _alerting(app)
+    if alerting.sending and alerting.settings.sending is not None:
+        sending = alerting.settings.sending
+        where = (
+            f"region {sending.region}, edge {sending.edge}"
+            if sending.region
+            else "the provider's default region"
+        )
+        log.info(
+            "gap warnings are sent by SMS from %s and calls from %s (%s)",
+            sending.sms_from,
+            sending.call_from,
+            where,
+        )
+    else:
+        log.warning(
+            "SMS is off: gap warnings are recorded and logged but reach nobody; "
+            "set TWILIO_ACCOUNT_SID and LINJE72_SMS_FROM to send them"
+        )
+
+
+def _run_alert_job(job: Callable[[Flask], int], app: Flask) -> None:
+    try:
+        job(app)
+    except Exception:
+        log.exception("job %s failed", job.__name__)
+
+
 @contextmanager
 def single_scheduler(app: Flask) -> Iterator[None]:
     """Hold the deployment-wide scheduler lock; raise SchedulerRunning if it is taken.
@@ -105,6 +174,25 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         run_job, "interval", minutes=10, args=(app, "close_stale_calls"), id="close_stale_calls"
     )
     scheduler.add_job(run_job, "cron", minute=5, args=(app, "report_gaps"), id="report_gaps")
+    morning = _alerting(app).settings.morning
+    scheduler.add_job(
+        _run_alert_job,
+        "cron",
+        hour=morning.hour,
+        minute=morning.minute,
+        args=(check_gaps, app),
+        id="gap_warnings",
+        misfire_grace_time=3600,
+    )
+    # First at start: a publish made while no scheduler ran is checked at once.
+    scheduler.add_job(
+        _run_alert_job,
+        "interval",
+        minutes=WATCH_MINUTES,
+        args=(watch_rota, app),
+        id="watch_rota",
+        next_run_time=datetime.now(UTC),
+    )
     return scheduler
 
 
@@ -112,5 +200,6 @@ def run_scheduler(app: Flask) -> None:
     """Run the jobs until stopped; refuse to start beside another scheduler."""
     with single_scheduler(app):
         scheduler = build_scheduler(app)
+        announce_sending(app)
         log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
         scheduler.start()

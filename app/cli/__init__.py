@@ -15,6 +15,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
 
 from app import create_app
+from app.cli.alerts import coverage, planner_phone
 from app.cli.calls import call, oncall
 from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
@@ -38,6 +39,8 @@ COMMANDS = (
     security,
     user,
     token,
+    coverage,
+    planner_phone,
     feed,
 )
 

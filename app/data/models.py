@@ -482,8 +482,30 @@ class OutgoingMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="queued")
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(200))
-    gap_alert_id: Mapped[int | None] = mapped_column(ForeignKey("gap_alerts.id"))
+    gap_alert_id: Mapped[int | None] = mapped_column(ForeignKey("gap_alerts.id"), index=True)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_messages.id"))  # the failed SMS
 
     def __repr__(self) -> str:
         return f"OutgoingMessage({self.channel!r}, {self.status!r})"
+
+
+class GapCheck(Base):
+    """One look at the rota's gaps ahead by the scheduler: when, why, how far, what it found.
+
+    `marker` fingerprints what can open or close a gap (publishes, overrides, the
+    departments' own phones): the scheduler's poll checks again when it changes.
+    """
+
+    __tablename__ = "gap_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str] = mapped_column(String(10))  # morning, change, start
+    marker: Mapped[str] = mapped_column(String(64))
+    horizon_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    gaps: Mapped[int] = mapped_column(default=0)
+    new: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"GapCheck({self.id!r}, {self.reason!r})"

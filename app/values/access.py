@@ -22,11 +22,14 @@ class Permission(enum.StrEnum):
     VIEW_AUDIT = "view_audit"  # the audit log
     MANAGE_USERS = "manage_users"
     MANAGE_FEEDS = "manage_feeds"  # calendar feeds of the rota (their departments' for planners)
+    MANAGE_ALERTS = "manage_alerts"  # the numbers that hear of rota gaps, and the warnings sent
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
     ConsoleRole.ADMIN: frozenset(Permission),
-    ConsoleRole.PLANNER: frozenset({Permission.VIEW_ONCALL, Permission.MANAGE_FEEDS}),
+    ConsoleRole.PLANNER: frozenset(
+        {Permission.VIEW_ONCALL, Permission.MANAGE_FEEDS, Permission.MANAGE_ALERTS}
+    ),
     ConsoleRole.DEPARTMENT: frozenset({Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS}),
     ConsoleRole.REGION: frozenset({Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS}),
 }

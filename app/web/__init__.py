@@ -8,4 +8,12 @@ bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
 )
 
-from app.web import admin, auth, calendar, feeds, pages, sso  # noqa: E402, F401  (the views register themselves on bp)
+from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
+    admin,
+    alerts,
+    auth,
+    calendar,
+    feeds,
+    pages,
+    sso,
+)
