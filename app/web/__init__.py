@@ -8,4 +8,4 @@ bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
 )
 
-from app.web import admin, auth, pages, sso  # noqa: E402, F401  (the views register themselves on bp)
+from app.web import admin, auth, coverage, overrides, pages, rota, sso  # noqa: E402, F401  (the views register themselves on bp)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from babel.dates import format_date
 from flask import Flask, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
@@ -15,6 +16,7 @@ from app.services.accounts import get_user
 from app.values.cpr import derive_key
 from app.values.times import local_clock, local_minute
 from app.web.user import ConsoleUser
+from routing.calendar import COPENHAGEN
 
 LANGUAGES = ("da", "en")
 csrf = CSRFProtect()
@@ -47,6 +49,10 @@ def init_console(app: Flask) -> None:
         init_sso(app, console.sso)
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["clock"] = _clock
+    app.jinja_env.filters["weekday"] = _weekday
+    app.jinja_env.filters["hhmm"] = _hhmm
+    app.jinja_env.filters["field"] = _field
+    app.jinja_env.filters["iso"] = datetime.fromisoformat
     app.jinja_env.globals["get_locale"] = get_locale
 
 
@@ -79,3 +85,20 @@ def _clock(moment: datetime | None) -> str:
 
 def _local(moment: datetime | None) -> str:
     return local_minute(moment) if moment else ""
+
+
+def _weekday(moment: datetime | date | None) -> str:
+    """The day's short name and date in the page's language, e.g. 'ons. 25. nov.' (Copenhagen)."""
+    if moment is None:
+        return ""
+    day = moment.astimezone(COPENHAGEN).date() if isinstance(moment, datetime) else moment
+    return format_date(day, "EEE d. MMM" if str(get_locale()) == "da" else "EEE d MMM", locale=get_locale())
+
+
+def _hhmm(moment: datetime | None) -> str:
+    return moment.astimezone(COPENHAGEN).strftime("%H:%M") if moment else ""
+
+
+def _field(moment: datetime | None) -> str:
+    """The value a datetime-local input shows: Copenhagen wall-clock time."""
+    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%dT%H:%M") if moment else ""
