@@ -96,9 +96,9 @@ def test_a_file_with_errors_is_refused_row_by_row_and_nothing_is_stored(app: Fla
     page = text_of(response.get_data(as_text=True))
     assert "bad.csv blev ikke modtaget: 3 problemer" in page
     assert "Intet blev gemt." in page
-    assert "bad.csv:3 end must be after start" in page
-    assert "bad.csv:4 department no department with code 'BFH-XXX'" in page
-    assert "bad.csv:5 phone" in page
+    assert "række 3 end must be after start" in page
+    assert "række 4 department no department with code 'BFH-XXX'" in page
+    assert "række 5 phone" in page
     assert count(session, RotaDraft) == 0 and count(session, Shift) == 0
     assert audited(session) == []
 
@@ -133,7 +133,7 @@ def test_the_preview_shows_the_period_the_changes_the_notes_and_the_gap_in_local
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     text = text_of(page.get_data(as_text=True))
-    assert "Erstatter vagtplanen fra 2026-11-23 15:30 til 2026-11-30 08:00 med 5 vagter." in text
+    assert "Erstatter vagtplanen fra man. 2026-11-23 15:30 til man. 2026-11-30 08:00 med 5 vagter." in text
     assert "4 tilføjet" in text and "1 ændret" in text and "0 fjernet" in text
     # Hanne's night is Dorte's now: old struck through, new beside it.
     assert re.search(r"ændret vagthavende .*2026-11-24 15:30 .*Hanne Krogh \+4540102007 → vagthavende", text)
@@ -233,13 +233,13 @@ def test_the_front_page_puts_tonights_gap_first_in_red_and_all_clear_in_green(
     client = signed_in(app)
     page = client.get("/").get_data(as_text=True)
     alarm = text_of(page.split('class="alarm"')[1].split("</section>")[0])
-    assert "1 hul de kommende dage" in alarm
-    assert "BFH-GER Geriatrisk Afdeling: vagttid" in alarm
-    assert "(2026-11-25 15:30 – 2026-11-26 08:00)" in alarm
+    assert "1 hul de næste 7 dage" in alarm
+    assert "BFH-GER Geriatrisk Afdeling: vagttid ons. 25. nov. 15:30 – tors. 26. nov. 08:00 (16,5 t)" in alarm
     assert page.index('class="alarm"') < page.index("<h1>")  # above everything else
     clock.set("2026-11-25T09:00:00+01:00")
     soon = text_of(client.get("/").get_data(as_text=True))
     assert "om 6 t BFH-GER" in soon  # the morning of the gap: how soon it starts
+    assert "Dæk dette hul" in soon  # one click from the front page to the form
     clock.set("2026-11-23T08:30:00+01:00")
     add_override(
         session,
@@ -257,7 +257,7 @@ def test_the_front_page_puts_tonights_gap_first_in_red_and_all_clear_in_green(
     session.commit()
     clear = client.get("/").get_data(as_text=True)
     assert 'class="alarm"' not in clear
-    assert "Ingen huller frem til 2026-11-30 00:00" in clear and 'class="allclear"' in clear
+    assert "Ingen huller de næste 7 dage (til 2026-11-30 00:00)" in clear and 'class="allclear"' in clear
 
 
 @pytest.mark.usefixtures("region")
@@ -302,14 +302,14 @@ def test_an_override_from_a_prefilled_link_closes_the_gap_and_its_withdrawal_reo
     link = "/overrides/new?department=BFH-GER&start=2026-11-25T15:30&end=2026-11-26T08:00&role=oncall"
     form = client.get(link).get_data(as_text=True)
     assert 'value="2026-11-25T15:30"' in form and 'value="2026-11-26T08:00"' in form
-    assert '<option selected value="">Ingen: dæk et hul</option>' in form
+    assert '<option selected value="nobody">Ingen: dæk et hul</option>' in form
     token = csrf_token(client, link)
     fields = {
         "csrf_token": token,
         "department": "BFH-GER",
         "start": "2026-11-25T15:30",
         "end": "2026-11-26T08:00",
-        "replaces": "",
+        "replaces": "nobody",
         "role": "oncall",
         "name": "Hanne Krogh",
         "phone": "40 10 20 07",
@@ -374,6 +374,11 @@ def test_an_override_for_a_rota_person_offers_the_people_on_the_rota_and_an_edit
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     (
+        (
+            {"start": "2026-11-26T15:30", "end": "2026-11-27T08:00", "replaces": ""},
+            "replaces",
+            "vælg hvem afløseren træder i stedet for",
+        ),
         ({"phone": "12"}, "phone", "phone"),
         ({"name": ""}, "name", "give the name of who covers"),
         ({"end": "2026-11-25T12:00"}, "end", "must be after the start"),
@@ -393,7 +398,7 @@ def test_a_refused_override_names_the_field_beside_it_and_stores_nothing(
         "department": "BFH-GER",
         "start": "2026-11-25T15:30",
         "end": "2026-11-26T08:00",
-        "replaces": "",
+        "replaces": "nobody",
         "role": "oncall",
         "name": "Hanne Krogh",
         "phone": HANNE,

@@ -32,6 +32,8 @@ from app.web.forms import ActionForm, OverrideForm
 from app.web.guard import now, record, requires
 from app.web.rota import ROLES, _editable
 
+# The choice "nobody is replaced": the cover is added in a role (a gap, or a second person).
+NOBODY = "nobody"
 FIELDS = ("department", "start", "end", "replaces", "role", "name", "phone", "reason")
 # How far ahead the list of overrides looks.
 AHEAD = timedelta(days=366)
@@ -51,7 +53,7 @@ def override_list() -> str:
 def _values(source: Mapping[str, str]) -> dict[str, str]:
     """The form's fields from a query or a post; the replaced person's number as the rota stores it."""
     values = {key: source.get(key, "").strip()[:200] for key in FIELDS}
-    if values["replaces"]:
+    if values["replaces"] and values["replaces"] != NOBODY:
         try:
             values["replaces"] = check(values["replaces"]).number
         except PhoneError:
@@ -92,9 +94,15 @@ def _form(
         for p in people
     ]
     wanted = values.get("replaces", "")
-    if wanted and wanted not in {phone for phone, _label in choices}:
+    if wanted and wanted != NOBODY and wanted not in {phone for phone, _label in choices}:
         choices.append((wanted, _("%(phone)s (not on the rota in this stretch)", phone=wanted)))
-    form.replaces.choices = [("", _("Nobody: add cover for a gap"))] + choices
+    nobody = (NOBODY, _("Nobody: add cover for a gap"))
+    if choices:
+        # Someone is on the rota then: make the planner say whom, rather than add a second person unasked.
+        form.replaces.choices = [("", _("choose…")), *choices, nobody]
+    else:
+        form.replaces.choices = [nobody]
+        form.replaces.data = NOBODY
     form.role.choices = [(role, _(role)) for role in ROLES]
     if people:
         record(db, audit.VIEW, "rota people", f"{values.get('department', '')} {local_minute(start)}")  # type: ignore[arg-type]
@@ -127,7 +135,7 @@ def _prefill(existing: RotaOverride) -> dict[str, str]:
         "department": existing.department.code,
         "start": local_minute(existing.start_at).replace(" ", "T"),
         "end": local_minute(existing.end_at).replace(" ", "T"),
-        "replaces": existing.replaces_phone or "",
+        "replaces": existing.replaces_phone or NOBODY,
         "role": existing.role,
         "name": existing.name,
         "phone": existing.phone,
@@ -152,16 +160,22 @@ def _override(override_id: int | None) -> str | Response | tuple[str, int]:
         for key, moment in (("start", start), ("end", end)):
             if moment is None and key not in errors:
                 errors[key] = _("give a date and time")
-        if "refresh" in request.form or errors or start is None or end is None:
-            return _form(db, values, errors, existing), 200 if "refresh" in request.form else 422
+        if not values["replaces"] and start and end:
+            if people_on_rota(db, values["department"], start, end, current_user.visible):
+                errors["replaces"] = _("choose whom the cover stands in for, or “nobody” to cover a gap")
+        if "refresh" in request.form:
+            return _form(db, values, {}, existing)
+        if errors or start is None or end is None:
+            return _form(db, values, errors, existing), 422
+        replaces = values["replaces"] if values["replaces"] != NOBODY else ""
         wanted = OverrideRequest(
             department=values["department"],
             start=start,
             end=end,
             name=values["name"],
             phone=values["phone"],
-            replaces_phone=values["replaces"] or None,
-            role="" if values["replaces"] else values["role"],
+            replaces_phone=replaces or None,
+            role="" if replaces else values["role"],
             reason=values["reason"],
         )
         actor, user_id, allowed = current_user.email, current_user.user_id, current_user.visible

@@ -49,6 +49,12 @@ class Finding:
     column: str
     message: str
 
+    @property
+    def row(self) -> str:
+        """The file's row number when the finding names one (an iCalendar event is named as it is)."""
+        _file, colon, number = self.where.rpartition(":")
+        return number if colon and number.isdigit() else ""
+
 
 def findings(lines: list[str]) -> list[Finding]:
     parsed = []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import Flask, session
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -53,6 +55,8 @@ def init_console(app: Flask) -> None:
     app.jinja_env.filters["hhmm"] = _hhmm
     app.jinja_env.filters["field"] = _field
     app.jinja_env.filters["iso"] = datetime.fromisoformat
+    app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["hours"] = _hours
     app.jinja_env.globals["get_locale"] = get_locale
 
 
@@ -102,3 +106,17 @@ def _hhmm(moment: datetime | None) -> str:
 def _field(moment: datetime | None) -> str:
     """The value a datetime-local input shows: Copenhagen wall-clock time."""
     return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _when(moment: datetime | None) -> str:
+    """A moment with its weekday, to the minute in Copenhagen, e.g. 'ons. 2026-11-25 15:30'."""
+    if moment is None:
+        return ""
+    day = moment.astimezone(COPENHAGEN).date()
+    return f"{format_date(day, 'EEE', locale=get_locale())} {local_minute(moment)}"
+
+
+def _hours(length: timedelta) -> str:
+    """A stretch's length in hours, e.g. '16,5 t'."""
+    hours = format_decimal(length / timedelta(hours=1), format="#,##0.#", locale=get_locale())
+    return _("%(hours)s h", hours=hours)
