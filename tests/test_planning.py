@@ -287,6 +287,8 @@ def test_the_region_sees_every_departments_week_filtered_by_hospital(app: Flask,
     client = signed_in(app, "region@x.dk")
     page = client.get("/coverage").get_data(as_text=True)
     assert 'aria-label="BFH-GER: 1 hul"' in page and 'aria-label="RH-KARD: 0 huller"' in page
+    ger = page.split('aria-label="BFH-GER: 1 hul"')[1].split("</div>\n  </div>")[0]
+    assert ger.count('class="k-gap"') == 1 and 'title="2026-11-25 15:30 – 2026-11-26 08:00"' in ger
     only = client.get("/coverage?hospital=Bispebjerg").get_data(as_text=True)
     assert "BFH-GER" in only and "RH-KARD" not in only
     gaps = client.get("/coverage?gaps=1").get_data(as_text=True)

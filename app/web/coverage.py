@@ -15,7 +15,8 @@ from app.services.directory import hospitals
 from app.values.access import Permission
 from app.web import bp
 from app.web.guard import now, record, requires
-from app.web.timeline import Warning, day_rows, days_ahead, strip, warnings
+from app.web.timeline import Warning, day_rows, days_ahead, kind, strip_markup, warnings
+from routing import Stretch
 
 TIMELINE_DAYS = 14
 OVERVIEW_DAYS = 7
@@ -27,6 +28,11 @@ def gaps_ahead(db: Session, codes: tuple[str, ...] | None) -> tuple[list[Warning
     end = days_ahead(moment, OVERVIEW_DAYS)
     found = department_coverage(db, current_app.config["POLICY"].calendar, moment, end, codes)
     return warnings([(gap, c.name) for c in found for gap in c.gaps], moment), end
+
+
+@bp.app_template_filter("kind")
+def stretch_kind(stretch: Stretch) -> str:
+    return kind(stretch)
 
 
 @bp.get("/coverage")
@@ -55,7 +61,7 @@ def overview() -> str:
     shown: list[DepartmentCoverage] = [c for c in found if c.gaps] if only_gaps else found
     return render_template(
         "coverage.html",
-        rows=[(c, strip(c.stretches, moment, OVERVIEW_DAYS)) for c in shown],
+        rows=[(c, strip_markup(c.stretches, moment, OVERVIEW_DAYS)) for c in shown],
         days=day_rows([], moment, OVERVIEW_DAYS),
         count=len(found),
         warnings=listed,
