@@ -202,6 +202,9 @@ def test_versions_list_every_publish_and_an_earlier_one_is_restored_in_one_step(
     assert "planner@x.dk" in listing and first.file_hash[:12] in listing
     assert "BFH-GER 2026-11-23 15:30 – 2026-11-30 08:00" in listing
 
+    unconfirmed = client.post(f"/rota/versions/{first.id}/restore", data={"csrf_token": token})
+    assert "Ikke gendannet: sæt flueben" in client.get(unconfirmed.headers["Location"]).get_data(as_text=True)
+    assert count(session, RotaVersion) == 2
     restored = client.post(f"/rota/versions/{first.id}/restore", data={"csrf_token": token, "confirm": "y"})
     assert restored.status_code == 302
     session.rollback()

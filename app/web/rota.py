@@ -292,6 +292,9 @@ def restore(version_id: int) -> Response:
     ActionForm().validate_on_submit()
     with session_scope(write=True) as db:
         _version(db, version_id)
+        if request.form.get("confirm") != "y":
+            flash(_("Not restored: tick the box to confirm first."), "error")
+            return redirect(url_for("web.version", version_id=version_id))
         try:
             restored = restore_version(
                 db,
