@@ -110,7 +110,7 @@ def test_a_planner_uploads_publishes_sees_the_gap_and_closes_it_with_an_override
     page.check("input[name=acknowledged]")
     page.click("button:has-text('Offentliggør')")
     page.wait_for_selector("p.flash.ok:has-text('gælder nu')")
-    assert "Vagtplan, version #1" in page.inner_text("h1")
+    assert page.inner_text("h1").startswith("Vagtplan, version #")
     shot(page, "23-published-version")
 
     page.click("nav >> text=Dækning")
