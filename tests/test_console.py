@@ -58,13 +58,27 @@ def client_as(app: Flask, role: str | None) -> FlaskClient:
     return client
 
 
-PAGES = ("/", "/contacts", "/audit", "/audit.csv")
+PAGES = (
+    "/",
+    "/contacts",
+    "/audit",
+    "/audit.csv",
+    "/coverage",
+    "/coverage/RH-KARD",
+    "/rota/upload",
+    "/rota/versions",
+    "/overrides",
+    "/overrides/new",
+)
+COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
+ROTA = {"/rota/upload": 200, "/rota/versions": 200, "/overrides": 200, "/overrides/new": 200}
+NO_ROTA = dict.fromkeys(ROTA, 403)
 ALLOWED = {
     None: {},
-    "admin": {"/": 200, "/contacts": 200, "/audit": 200, "/audit.csv": 200},
-    "planner": {"/": 200, "/contacts": 403, "/audit": 403, "/audit.csv": 403},
-    "department": {"/": 200, "/contacts": 200, "/audit": 403, "/audit.csv": 403},
-    "region": {"/": 200, "/contacts": 200, "/audit": 403, "/audit.csv": 403},
+    "admin": {"/": 200, "/contacts": 200, "/audit": 200, "/audit.csv": 200, **COVERAGE, **ROTA},
+    "planner": {"/": 200, "/contacts": 403, "/audit": 403, "/audit.csv": 403, **COVERAGE, **ROTA},
+    "department": {"/": 200, "/contacts": 200, "/audit": 403, "/audit.csv": 403, **COVERAGE, **NO_ROTA},
+    "region": {"/": 200, "/contacts": 200, "/audit": 403, "/audit.csv": 403, **COVERAGE, **NO_ROTA},
     "disabled": {},
 }
 
@@ -280,3 +294,110 @@ def test_the_console_serves_its_own_stylesheet(app: Flask) -> None:
     with app.test_client().get("/assets/console.css") as css:
         assert css.status_code == 200 and "--brand" in css.get_data(as_text=True)
     assert "https://" not in page  # nothing from a CDN: hospital networks are often closed
+
+
+@pytest.fixture
+def other_department(app: Flask, session: Session, console: None) -> dict[str, str]:
+    """BFH-GER's draft, published version and override, made by the admin: not the RH-KARD planner's."""
+    from app.services.overrides import OverrideRequest, add_override
+    from app.services.rota import Author, publish_draft, upload_rota
+    from app.values.times import parse_time
+
+    policy, now, admin = app.config["POLICY"], app.config["CLOCK"](), Author("admin@x.dk", "web")
+    rota = (
+        b"department,role,start,end,name,phone\n"
+        b"BFH-GER,oncall,2026-11-24 15:30,2026-11-25 08:00,Dorte,40102002\n"
+    )
+    published = upload_rota(session, policy, rota, "ger.csv", now, admin)
+    waiting = upload_rota(session, policy, rota, "ger.csv", now, admin)
+    assert published.draft is not None and waiting.draft is not None
+    version = publish_draft(session, policy, published.draft.id, now, admin, acknowledged=True)
+    override = add_override(
+        session,
+        OverrideRequest(
+            "BFH-GER",
+            parse_time("2026-11-25 15:30"),
+            parse_time("2026-11-26 08:00"),
+            "Emil",
+            "+4540102005",
+            role="oncall",
+        ),
+        now,
+        actor="admin@x.dk",
+    )
+    session.commit()
+    return {"draft": str(waiting.draft.id), "version": str(version.id), "override": str(override.id)}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    (
+        ("get", "/coverage/BFH-GER"),
+        ("get", "/rota/drafts/{draft}"),
+        ("post", "/rota/drafts/{draft}/publish"),
+        ("post", "/rota/drafts/{draft}/discard"),
+        ("get", "/rota/versions/{version}"),
+        ("post", "/rota/versions/{version}/restore"),
+        ("get", "/overrides/{override}/edit"),
+        ("post", "/overrides/{override}/edit"),
+        ("post", "/overrides/{override}/withdraw"),
+    ),
+)
+def test_a_planner_finds_nothing_of_another_departments_rota(
+    app: Flask, session: Session, other_department: dict[str, str], method: str, path: str
+) -> None:
+    from app.data.models import RotaOverride, RotaVersion
+
+    client = client_as(app, "planner")
+    token = csrf_token(client, "/")
+    response = getattr(client, method)(
+        path.format(**other_department), data={"csrf_token": token, "acknowledged": "y"}
+    )
+    assert response.status_code == 404
+    session.rollback()
+    assert len(session.scalars(select(RotaVersion)).all()) == 1
+    assert session.scalars(select(RotaOverride)).one().ended_at is None
+    listed = client.get("/rota/versions").get_data(as_text=True) + client.get("/overrides").get_data(
+        as_text=True
+    )
+    assert "BFH-GER" not in listed and "Emil" not in listed
+
+
+@pytest.mark.usefixtures("console")
+def test_a_departments_account_sees_its_own_timeline_only(app: Flask) -> None:
+    client = client_as(app, "department")
+    assert client.get("/coverage/RH-KARD").status_code == 200
+    assert client.get("/coverage/BFH-GER").status_code == 404
+    assert "BFH-GER" not in client.get("/coverage").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    (
+        "/rota/upload",
+        "/rota/drafts/{draft}/publish",
+        "/rota/drafts/{draft}/discard",
+        "/rota/versions/{version}/restore",
+        "/overrides/new",
+        "/overrides/{override}/edit",
+        "/overrides/{override}/withdraw",
+    ),
+)
+def test_a_planning_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    app: Flask, session: Session, other_department: dict[str, str], path: str
+) -> None:
+    from app.data.models import RotaDraft, RotaOverride, RotaVersion
+
+    client = client_as(app, "admin")
+    response = client.post(
+        path.format(**other_department),
+        data={"acknowledged": "y", "department": "BFH-GER", "name": "X", "phone": "+4540102009"},
+    )
+    assert response.status_code == 400
+    session.rollback()
+    assert len(session.scalars(select(RotaVersion)).all()) == 1
+    assert [d.status for d in session.scalars(select(RotaDraft).order_by(RotaDraft.id))] == [
+        "published",
+        "draft",
+    ]
+    assert [o.ended_at for o in session.scalars(select(RotaOverride))] == [None]

@@ -175,3 +175,26 @@ def overrides_of(
         ids = [d.id for code, d in queries.all_departments(session).items() if code in codes]
         query = query.where(RotaOverride.department_id.in_(ids))
     return list(session.scalars(query.order_by(RotaOverride.start_at, RotaOverride.id)))
+
+
+def people_on_rota(
+    session: Session, code: str, start: datetime, end: datetime, allowed: Collection[str] | None = None
+) -> list[Shift]:
+    """The rota's people in [start, end) whom an override could replace: one shift each, earliest first."""
+    department = queries.find_department(session, code)
+    if department is None or (allowed is not None and code not in allowed):
+        return []
+    shifts = session.scalars(
+        select(Shift)
+        .where(
+            Shift.department_id == department.id,
+            Shift.start_at > start - LONGEST_SHIFT,
+            Shift.start_at < end,
+            Shift.end_at > start,
+        )
+        .order_by(Shift.start_at, Shift.id)
+    )
+    seen: dict[str, Shift] = {}
+    for shift in shifts:
+        seen.setdefault(shift.phone, shift)
+    return list(seen.values())

@@ -423,6 +423,14 @@ def versions(session: Session, visible: Collection[str] | None, limit: int = 50)
     return list(session.scalars(query.limit(limit)))
 
 
+def find_version(session: Session, version_id: int, visible: Collection[str] | None) -> RotaVersion | None:
+    """The version, when it touches a department the person sees (None: not even whether it exists)."""
+    found = session.get(RotaVersion, version_id)
+    if found is None or visible is None:
+        return found
+    return found if any(part.department.code in visible for part in found.departments) else None
+
+
 # ---- drafts: an upload checked and kept until the planner publishes or discards it ----
 
 

@@ -20,6 +20,8 @@ class Permission(enum.StrEnum):
     VIEW_ONCALL = "view_oncall"  # "who answers now"
     VIEW_CONTACTS = "view_contacts"  # the contact log
     VIEW_AUDIT = "view_audit"  # the audit log
+    VIEW_COVERAGE = "view_coverage"  # the coverage timeline and the region's overview, gaps ahead
+    EDIT_ROTA = "edit_rota"  # upload, publish and restore rotas, add overrides (own departments)
     MANAGE_USERS = "manage_users"
     MANAGE_FEEDS = "manage_feeds"  # calendar feeds of the rota (their departments' for planners)
     MANAGE_ALERTS = "manage_alerts"  # the numbers that hear of rota gaps, and the warnings sent
@@ -28,10 +30,20 @@ class Permission(enum.StrEnum):
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
     ConsoleRole.ADMIN: frozenset(Permission),
     ConsoleRole.PLANNER: frozenset(
-        {Permission.VIEW_ONCALL, Permission.MANAGE_FEEDS, Permission.MANAGE_ALERTS}
+        {
+            Permission.VIEW_ONCALL,
+            Permission.VIEW_COVERAGE,
+            Permission.EDIT_ROTA,
+            Permission.MANAGE_FEEDS,
+            Permission.MANAGE_ALERTS,
+        }
     ),
-    ConsoleRole.DEPARTMENT: frozenset({Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS}),
-    ConsoleRole.REGION: frozenset({Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS}),
+    ConsoleRole.DEPARTMENT: frozenset(
+        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE}
+    ),
+    ConsoleRole.REGION: frozenset(
+        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE}
+    ),
 }
 # Roles that see every department; the others see only the departments they are given.
 ALL_DEPARTMENTS = frozenset({ConsoleRole.ADMIN, ConsoleRole.REGION})

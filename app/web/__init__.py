@@ -13,7 +13,10 @@ from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     alerts,
     auth,
     calendar,
+    coverage,
     feeds,
+    overrides,
     pages,
+    rota,
     sso,
 )

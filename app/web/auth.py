@@ -13,15 +13,16 @@ from app.services import audit
 from app.services.accounts import authenticate
 from app.web import bp
 from app.web.forms import LanguageForm, LoginForm, LogoutForm
-from app.web.guard import address, now
+from app.web.guard import address, now, safe_next
 from app.web.setup import LANGUAGES
 from app.web.user import ConsoleUser
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
+    following = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(url_for("web.front"))
+        return redirect(following)
     form = LoginForm()
     if form.validate_on_submit():
         with session_scope(write=True) as db:
@@ -46,12 +47,12 @@ def login() -> str | Response | tuple[str, int]:
                 "disabled": _("This account is disabled. Ask an administrator."),
             }
             flash(messages.get(result.reason, _("Wrong email or password.")), "error")
-            return render_template("login.html", form=form), 401
+            return render_template("login.html", form=form, following=following), 401
         session.clear()
         session.permanent = True
         login_user(console_user)
-        return redirect(url_for("web.front"))
-    return render_template("login.html", form=form)
+        return redirect(following)
+    return render_template("login.html", form=form, following=following)
 
 
 @bp.post("/logout")

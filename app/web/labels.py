@@ -22,6 +22,8 @@ WORDS = (
     # dial statuses and outcomes
     _n("accepted"), _n("answered"), _n("rejected"), _n("no-answer"), _n("busy"), _n("failed"), _n("ringing"),
     _n("connected"), _n("forwarded"), _n("unanswered"), _n("abandoned"),
+    # where a rota version came from
+    _n("web"), _n("cli"), _n("api"), _n("restore"), _n("demo"),
     # audit actions
     _n("login"), _n("login_failed"), _n("logout"), _n("view"), _n("export"), _n("change"),
 )  # fmt: skip

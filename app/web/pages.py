@@ -15,6 +15,7 @@ from app.services.directory import hospitals, who_answers
 from app.values.access import Permission
 from app.values.times import TimeError, local_minute, parse_time
 from app.web import bp
+from app.web.coverage import gaps_ahead
 from app.web.guard import now, record, requires
 from routing import Route
 from routing.calendar import COPENHAGEN
@@ -32,9 +33,21 @@ def front() -> str:
     with session_scope(write=True) as db:
         rows = who_answers(db, current_app.config["POLICY"], moment, current_user.visible, hospital)
         names = hospitals(db)
+        # The gaps ahead come first: a night nobody covers must be seen in the morning, not at night.
+        ahead, until = (
+            gaps_ahead(db, current_user.visible) if current_user.can(Permission.VIEW_COVERAGE) else ([], None)
+        )
         record(db, audit.VIEW, "who answers now", f"at={local_minute(moment)} hospital={hospital or '-'}")
     return render_template(
-        "oncall.html", rows=rows, hospitals=names, hospital=hospital, at=at_text, moment=moment, error=error
+        "oncall.html",
+        rows=rows,
+        hospitals=names,
+        hospital=hospital,
+        at=at_text,
+        moment=moment,
+        error=error,
+        warnings=ahead,
+        until=until,
     )
 
 

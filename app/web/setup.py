@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import Flask, session
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -15,6 +18,7 @@ from app.services.accounts import get_user
 from app.values.cpr import derive_key
 from app.values.times import local_clock, local_minute
 from app.web.user import ConsoleUser
+from routing.calendar import COPENHAGEN
 
 LANGUAGES = ("da", "en")
 csrf = CSRFProtect()
@@ -47,6 +51,12 @@ def init_console(app: Flask) -> None:
         init_sso(app, console.sso)
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["clock"] = _clock
+    app.jinja_env.filters["weekday"] = _weekday
+    app.jinja_env.filters["hhmm"] = _hhmm
+    app.jinja_env.filters["field"] = _field
+    app.jinja_env.filters["iso"] = datetime.fromisoformat
+    app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["hours"] = _hours
     app.jinja_env.globals["get_locale"] = get_locale
 
 
@@ -79,3 +89,34 @@ def _clock(moment: datetime | None) -> str:
 
 def _local(moment: datetime | None) -> str:
     return local_minute(moment) if moment else ""
+
+
+def _weekday(moment: datetime | date | None) -> str:
+    """The day's short name and date in the page's language, e.g. 'ons. 25. nov.' (Copenhagen)."""
+    if moment is None:
+        return ""
+    day = moment.astimezone(COPENHAGEN).date() if isinstance(moment, datetime) else moment
+    return format_date(day, "EEE d. MMM" if str(get_locale()) == "da" else "EEE d MMM", locale=get_locale())
+
+
+def _hhmm(moment: datetime | None) -> str:
+    return moment.astimezone(COPENHAGEN).strftime("%H:%M") if moment else ""
+
+
+def _field(moment: datetime | None) -> str:
+    """The value a datetime-local input shows: Copenhagen wall-clock time."""
+    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _when(moment: datetime | None) -> str:
+    """A moment with its weekday, to the minute in Copenhagen, e.g. 'ons. 2026-11-25 15:30'."""
+    if moment is None:
+        return ""
+    day = moment.astimezone(COPENHAGEN).date()
+    return f"{format_date(day, 'EEE', locale=get_locale())} {local_minute(moment)}"
+
+
+def _hours(length: timedelta) -> str:
+    """A stretch's length in hours, e.g. '16,5 t'."""
+    hours = format_decimal(length / timedelta(hours=1), format="#,##0.#", locale=get_locale())
+    return _("%(hours)s h", hours=hours)

@@ -6,7 +6,7 @@ from typing import Any
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, abort, current_app, flash, redirect, session, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 from werkzeug.wrappers import Response
@@ -17,7 +17,7 @@ from app.services import audit
 from app.services.accounts import AccountError, sso_account
 from app.values.access import role_for_groups
 from app.web import bp
-from app.web.guard import address, now
+from app.web.guard import address, now, safe_next
 from app.web.user import ConsoleUser
 
 
@@ -48,6 +48,7 @@ def _sso() -> Sso:
 @bp.get("/login/sso")
 def sso_login() -> Response:
     _sso()
+    session["after_login"] = safe_next(request.args.get("next"))
     callback = current_app.config["LINJE72_PUBLIC_URL"].rstrip("/") + url_for("web.sso_callback")
     response: Response = _client().authorize_redirect(callback)
     return response
@@ -83,10 +84,11 @@ def sso_callback() -> Response:
     except AccountError as exc:
         flash(_("This account is disabled. Ask an administrator."), "error")
         return _refused(str(exc), email)
+    following = safe_next(session.get("after_login"))
     session.clear()
     session.permanent = True
     login_user(console_user)
-    return redirect(url_for("web.front"))
+    return redirect(following)
 
 
 def _refused(reason: str, actor: str = "") -> Response:
