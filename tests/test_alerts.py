@@ -143,10 +143,10 @@ def test_a_gap_is_told_by_sms_to_mobiles_and_by_a_call_to_landlines_through_irel
         assert request.auth == (ACCOUNT, AUTH_TOKEN)
     assert sms.data["To"] == MOBILE and sms.data["From"] == "+4570207272"
     assert sms.data["StatusCallback"] == f"{PUBLIC_URL}/sms/status"
-    # One segment: the department's name gives way to the link.
+    # One segment, with the department's name and the link to its timeline.
     assert sms.data["Body"] == (
-        "Linje 72: Hul i vagtplanen for RH-KARD: ingen vagthavende "
-        "fra ons 25.11 15:00 til tor 26.11 08:00. http://localhost/rota/coverage?department=RH-KARD"
+        "Linje 72: Hul i vagtplanen for RH-KARD Hjertemedicinsk Klinik: ingen vagthavende "
+        "fra ons 25.11 15:00 til tor 26.11 08:00. http://localhost/coverage/RH-KARD"
     )
     assert len(sms.data["Body"]) <= 160
     assert call.data["To"] == LANDLINE and call.data["From"] == "+4570207272"
@@ -235,8 +235,8 @@ def test_a_gap_covered_later_is_closed_told_by_sms_and_never_reminded(
     covered = provider.sent[-1]
     assert covered.kind == "sms" and covered.data["To"] == MOBILE
     assert covered.data["Body"] == (
-        "Linje 72: Hullet i vagtplanen for RH-KARD fra ons 25.11 15:00 "
-        "til tor 26.11 08:00 er dækket nu. http://localhost/rota/coverage?department=RH-KARD"
+        "Linje 72: Hullet i vagtplanen for RH-KARD Hjertemedicinsk Klinik fra ons 25.11 15:00 "
+        "til tor 26.11 08:00 er dækket nu. http://localhost/coverage/RH-KARD"
     )
     (alert,) = alerts(session)
     assert alert.closed_at == parse_time("2026-11-23 13:00")
@@ -646,10 +646,10 @@ def test_a_gap_under_way_keeps_its_start() -> None:
 @pytest.mark.parametrize(
     ("name", "link", "expected_name", "expected_link"),
     [
-        ("Kardiologi", "https://l72.dk/rota/coverage?department=RH-KARD", True, True),
+        ("Kardiologi", "https://l72.dk/coverage/RH-KARD", True, True),
         (
             "Hjertemedicinsk Klinik",
-            "https://linje72.regionh.dk/rota/coverage?department=RH-KARD",
+            "https://linje72.regionh.dk/coverage/RH-KARD",
             False,
             True,
         ),

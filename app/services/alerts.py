@@ -242,7 +242,7 @@ def _period(policy: Policy, alert: GapAlert) -> Period:
 
 
 def coverage_link(settings: Alerts, code: str) -> str:
-    return f"{settings.public_url}/rota/coverage?department={code}"
+    return f"{settings.public_url}/coverage/{code}"
 
 
 def _was_told(session: Session, alert: GapAlert) -> bool:
