@@ -36,7 +36,7 @@ from app.data.models import (
 from app.messaging import Messenger, SendError, Sent, warning_twiml
 from app.services.coverage import find_gaps
 from app.values.times import local_minute
-from app.values.warnings import GapFacts, Kind, sms_text, spoken_text
+from app.values.warnings import GapFacts, Kind, override_link_text, sms_text, spoken_text
 from routing import Period, periods
 from routing.alerts import KnownGap, plan_alerts
 from routing.calendar import COPENHAGEN
@@ -316,6 +316,25 @@ def _record(
     session.add(message)
     session.flush()
     return message
+
+
+def queue_override_link(
+    session: Session,
+    alerting: Alerting,
+    *,
+    to: str,
+    department: str,
+    start: datetime,
+    end: datetime,
+    link: str,
+    now: datetime,
+) -> OutgoingMessage:
+    """Record an SMS to a doctor with a link to the override form for a stretch (sent by `deliver`).
+
+    The link carries no power of its own: it opens the form only after a login.
+    """
+    body = override_link_text(department, start, end, link)
+    return _record(session, alerting, SMS, to, Kind.OVERRIDE_LINK, body, None, now)
 
 
 def pending(session: Session, now: datetime) -> list[int]:

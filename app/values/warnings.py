@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
     NEAR = "gap_near"  # the gap is less than a day away
     GROWN = "gap_grown"  # a told gap got longer
     COVERED = "gap_covered"  # a told gap is covered now
+    OVERRIDE_LINK = "override_link"  # a planner asks a doctor to fill in who covers a shift
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,11 @@ def spoken_text(kind: Kind, gap: GapFacts) -> str:
     if kind is Kind.COVERED:
         return f"{lead} {gap.name}, afdeling {gap.code}, {span}."
     return f"{lead} {gap.name}, afdeling {gap.code}, har {_nobody(gap.period)} {span}."
+
+
+def override_link_text(code: str, start: datetime, end: datetime, link: str) -> str:
+    """Return the SMS that asks a doctor to say who covers a stretch: the link opens the form after login."""
+    return (
+        f"Linje 72: Hvem dækker vagten i {code} fra {short_time(start)} til {short_time(end)}? "
+        f"Log ind og udfyld afløsningen: {link}"
+    )

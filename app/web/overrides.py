@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from app.data.db import session_scope
 from app.data.models import RotaOverride
-from app.services import audit
+from app.services import alerts, audit
 from app.services.overrides import (
     OverrideRefused,
     OverrideRequest,
@@ -220,3 +221,57 @@ def withdraw_override(override_id: int) -> Response:
         )
     flash(_("The override was withdrawn: the rota answers again."), "info")
     return redirect(url_for("web.override_list"))
+
+
+@bp.post("/overrides/link")
+@requires(Permission.EDIT_ROTA)
+def send_override_link() -> Response | tuple[str, int]:
+    """Send the doctor concerned an SMS with this form, prefilled: they log in and say who covers."""
+    ActionForm().validate_on_submit()
+    values = _values(request.form)
+    errors: dict[str, str] = {}
+    start, end = _times(values, errors)
+    to = request.form.get("to", "").strip()
+    try:
+        number = check(to, allow_short=False).number
+    except PhoneError as exc:
+        errors["to"] = str(exc)
+    if start is None or end is None or end <= start:
+        errors.setdefault("start", _("give a date and time"))
+    visible = current_user.visible
+    if visible is not None and values["department"] not in visible:
+        abort(404)
+    with session_scope(write=True) as db:
+        if errors or start is None or end is None:
+            return _form(db, values, errors), 422
+        query = {key: values[key] for key in ("department", "start", "end", "replaces") if values[key]}
+        path = f"{url_for('web.new_override')}?{urlencode(query)}"
+        link = current_app.config["LINJE72_PUBLIC_URL"].rstrip("/") + path
+        alerting = current_app.extensions["linje72.alerting"]
+        message = alerts.queue_override_link(
+            db,
+            alerting,
+            to=number,
+            department=values["department"],
+            start=start,
+            end=end,
+            link=link,
+            now=now(),
+        )
+        record(
+            db,
+            audit.CHANGE,
+            "override link",
+            f"SMS to {number}: {values['department']} {local_minute(start)}",
+        )
+        message_id = message.id
+    policy = current_app.config["POLICY"]
+    taken = alerts.deliver([message_id], policy, alerting, now(), lambda: session_scope(write=True))
+    if taken:
+        flash(_("The link was sent by SMS to %(number)s.", number=number), "ok")
+    else:
+        flash(
+            _("The SMS to %(number)s could not be sent now (see Gap warnings for why).", number=number),
+            "info",
+        )
+    return redirect(path)
