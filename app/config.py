@@ -85,6 +85,12 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_EDGE": None,  # e.g. dublin
     "LINJE72_ALERT_TIME": "07:00",  # the morning's check of the days ahead, Copenhagen time
     "LINJE72_ALERT_DAYS": "7",  # how many days ahead the checks look
+    # Key rotation: the old secret, accepted beside LINJE72_SECRET_KEY until `linje72 rotate-key`
+    # has rewritten every CPR number; and the export pseudonyms' own key, which does not rotate.
+    "LINJE72_SECRET_KEY_PREVIOUS": None,
+    "LINJE72_PSEUDONYM_KEY": None,  # 64 hex digits; none: derived from LINJE72_SECRET_KEY
+    # How long personal data is kept after a stay's responsibility ended or a call was made.
+    "LINJE72_RETENTION_DAYS": "180",
 }
 
 
@@ -146,6 +152,62 @@ def check(settings: Mapping[str, Any]) -> None:
     problem = public_url_problem(str(settings["LINJE72_PUBLIC_URL"]))
     if problem:
         raise ConfigError(f"LINJE72_PUBLIC_URL {problem}")
+    keys_from(settings)
+    retention_from(settings)
+
+
+# Less than this and a mistyped setting (18 for 180) would erase the contacts the departments
+# still follow up; more than ten years is not a retention.
+RETENTION_DAYS = (30, 3650)
+
+
+def retention_from(settings: Mapping[str, Any]) -> timedelta:
+    """Return how long personal data is kept; raise ConfigError naming a bad value."""
+    text = str(settings.get("LINJE72_RETENTION_DAYS") or "")
+    low, high = RETENTION_DAYS
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise ConfigError(
+            f"LINJE72_RETENTION_DAYS must be a whole number of days from {low} to {high}, not {text!r}"
+        )
+    return timedelta(days=int(text))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The secrets CPR numbers are kept with: the current one, the previous one while rotating,
+    and the export pseudonyms' own key (None: derived from the current secret)."""
+
+    secret: str
+    previous: str | None = None
+    pseudonym_key: bytes | None = None
+
+
+PSEUDONYM_KEY = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def keys_from(settings: Mapping[str, Any]) -> Keys:
+    """Parse the key settings; raise ConfigError naming a bad one (never quoting a secret)."""
+    secret = str(settings["LINJE72_SECRET_KEY"])
+    previous = settings.get("LINJE72_SECRET_KEY_PREVIOUS") or None
+    pseudonym = settings.get("LINJE72_PSEUDONYM_KEY") or None
+    if pseudonym is not None and not PSEUDONYM_KEY.fullmatch(str(pseudonym)):
+        raise ConfigError("LINJE72_PSEUDONYM_KEY must be 64 hex digits, as `linje72 pseudonym-key` prints it")
+    if previous is not None:
+        if len(str(previous)) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"LINJE72_SECRET_KEY_PREVIOUS must be at least {MIN_SECRET_LENGTH} characters")
+        if str(previous) == secret:
+            raise ConfigError(
+                "LINJE72_SECRET_KEY_PREVIOUS is the same as LINJE72_SECRET_KEY: set the new secret as "
+                "LINJE72_SECRET_KEY and the old one as LINJE72_SECRET_KEY_PREVIOUS"
+            )
+        if pseudonym is None:
+            raise ConfigError(
+                "LINJE72_PSEUDONYM_KEY is not set: a new LINJE72_SECRET_KEY would give every patient a "
+                "new export pseudonym (P-…). Before rotating, with the old secret still as "
+                "LINJE72_SECRET_KEY and no LINJE72_SECRET_KEY_PREVIOUS, run `linje72 pseudonym-key` and "
+                "set what it prints as LINJE72_PSEUDONYM_KEY"
+            )
+    return Keys(secret, str(previous) if previous else None, bytes.fromhex(pseudonym) if pseudonym else None)
 
 
 def public_url_problem(url: str) -> str | None:

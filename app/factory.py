@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import config, logs
 from app.data import db
 from app.messaging import Messenger, default_http_client
 from app.services.alerts import Alerting
+from app.services.keys import missing_keys
 from app.values.cpr import CprVault
 
 
@@ -36,6 +40,29 @@ def _alerting(app: Flask, settings: Mapping[str, Any]) -> Alerting:
     return Alerting(alerts, app.config["POLICY"].voices["da"], messenger)
 
 
+def _check_stored_keys(app: Flask, vault: CprVault) -> None:
+    """Refuse to start when stored CPR numbers need a key that is not configured (a previous key
+    removed before its rotation ended): calls would not find those patients.
+
+    On the call path's engine, so a slow database delays the start by seconds at most; a database
+    that cannot be asked (not there yet, not migrated) is left to the first request to find.
+    """
+    engine = app.extensions["linje72.call_engine"]
+    try:
+        if not inspect(engine).has_table("discharges"):
+            return
+        with app.extensions["linje72.call_sessions"]() as session:
+            problem = missing_keys(session, vault)
+    except SQLAlchemyError as exc:
+        logging.getLogger("linje72").warning(
+            "could not check the stored CPR numbers' keys: %s", type(exc).__name__
+        )
+        return
+    if problem:
+        db.dispose(app)
+        raise config.ConfigError(problem)
+
+
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app from defaults, the settings file, the environment and `test_config`."""
     test_config = dict(test_config or {})
@@ -50,8 +77,12 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     url = settings["DATABASE_URL"] or "sqlite:///" + os.path.join(app.instance_path, "linje72.db")
     app.config["DATABASE_URL"] = url
     db.init_app(app, url, call_timeout=config.database_timeout(settings))
-    app.extensions["linje72.vault"] = CprVault(settings["LINJE72_SECRET_KEY"])
+    keys = config.keys_from(settings)
+    vault = CprVault(keys.secret, keys.previous, keys.pseudonym_key)
+    app.extensions["linje72.vault"] = vault
+    app.config["RETENTION"] = config.retention_from(settings)
     logs.configure(settings["LINJE72_LOG_LEVEL"])
+    _check_stored_keys(app, vault)
     app.extensions["linje72.alerting"] = _alerting(app, settings)
 
     from app.api import bp as api_bp

@@ -55,16 +55,27 @@ def shift_info(shift: Shift) -> ShiftInfo:
     )
 
 
-def discharges_of(session: Session, cpr_lookup: str) -> Sequence[Discharge]:
-    """Return the patient's stays (not the cancelled) with their departments, in one query."""
+def discharges_of(session: Session, cpr_lookup: str | Sequence[str]) -> Sequence[Discharge]:
+    """Return the patient's stays (not the cancelled) with their departments, in one query.
+
+    `cpr_lookup` may be several lookup keys (during a key rotation: the new key's and the old one's).
+    """
+    lookups = [cpr_lookup] if isinstance(cpr_lookup, str) else list(cpr_lookup)
     return session.scalars(
-        select(Discharge).where(Discharge.cpr_lookup == cpr_lookup, Discharge.status != "cancelled")
+        select(Discharge).where(Discharge.cpr_lookup.in_(lookups), Discharge.status != "cancelled")
     ).all()
 
 
-def patient_of(session: Session, cpr_lookup: str) -> Patient | None:
-    """Return what is known of the person beyond their stays (a death, a merge), if anything."""
-    return session.scalars(select(Patient).where(Patient.cpr_lookup == cpr_lookup)).first()
+def patient_of(session: Session, cpr_lookup: str | Sequence[str]) -> Patient | None:
+    """Return what is known of the person beyond their stays (a death, a merge), if anything.
+
+    With several lookup keys, the row under the first (the current key's) is preferred.
+    """
+    lookups = [cpr_lookup] if isinstance(cpr_lookup, str) else list(cpr_lookup)
+    rows = {
+        row.cpr_lookup: row for row in session.scalars(select(Patient).where(Patient.cpr_lookup.in_(lookups)))
+    }
+    return next((rows[lookup] for lookup in lookups if lookup in rows), None)
 
 
 def shifts_covering(session: Session, department_id: int, now: datetime) -> list[ShiftInfo]:

@@ -37,10 +37,11 @@ def decide_for_patient(
     `caller_number` (E.164) is never part of the chain: the line does not ring the
     caller back to itself.
     """
-    lookup = vault.lookup_key(number)
-    rows = queries.discharges_of(session, lookup)
+    # During a key rotation a stay may still be stored under the previous key's lookup key.
+    lookups = vault.lookup_keys(number)
+    rows = queries.discharges_of(session, lookups)
     infos = [queries.discharge_info(row) for row in rows]
-    patient = queries.patient_of(session, lookup) if rows else None
+    patient = queries.patient_of(session, lookups) if rows else None
     # The stay that decides: the one the patient is admitted on now, else the newest discharge.
     deciding = admitted_now(infos, now) or newest_discharge(infos, now)
     deciding_row = next((r for r in rows if deciding and r.external_id == deciding.id), None)

@@ -152,7 +152,7 @@ def _apply(
         result.lines.append(f"{_where(event)}: an outpatient visit changes nothing")
         return
     if kind is EventKind.DEATH:
-        patient = _patient(session, vault.lookup_key(event.cpr))
+        patient = _patient(session, vault, event.cpr)
         if patient.deceased_at != event.at:
             patient.deceased_at = event.at
             result.updated += 1
@@ -228,7 +228,7 @@ def _facts(event: StayEvent, stay: Discharge) -> dict[str, object]:
 def _cancel(session: Session, vault: CprVault, event: StayEvent, result: StayResult) -> None:
     undone = event.cancels
     if undone is EventKind.DEATH:
-        patient = _patient(session, vault.lookup_key(event.cpr))
+        patient = _patient(session, vault, event.cpr)
         if patient.deceased_at is not None:
             patient.deceased_at = None
             result.updated += 1
@@ -254,23 +254,28 @@ def _cancel(session: Session, vault: CprVault, event: StayEvent, result: StayRes
 def _merge(session: Session, vault: CprVault, event: StayEvent, result: StayResult) -> None:
     if not event.merged_cpr:
         raise StayRefused(f"{_where(event)}: a merge needs the identity merged away")
-    old, new = vault.lookup_key(event.merged_cpr), vault.lookup_key(event.cpr)
-    moved = session.scalars(select(Discharge).where(Discharge.cpr_lookup == old)).all()
+    new = vault.lookup_key(event.cpr)
+    # During a key rotation the merged identity's stays may still be under the old key's lookup.
+    old = vault.lookup_keys(event.merged_cpr)
+    moved = session.scalars(select(Discharge).where(Discharge.cpr_lookup.in_(old))).all()
     for stay in moved:
         stay.cpr_lookup, stay.cpr_encrypted = new, vault.encrypt(event.cpr)
-    merged = _patient(session, old)
+    merged = _patient(session, vault, event.merged_cpr)
     merged.merged_into = new
-    survivor = _patient(session, new)
+    survivor = _patient(session, vault, event.cpr)
     if merged.deceased_at and not survivor.deceased_at:
         survivor.deceased_at = merged.deceased_at
     result.updated += len(moved)
     result.lines.append(f"{_where(event)}: {len(moved)} stay(s) moved to the surviving identity")
 
 
-def _patient(session: Session, lookup: str) -> Patient:
-    patient = queries.patient_of(session, lookup)
+def _patient(session: Session, vault: CprVault, cpr: str) -> Patient:
+    lookups = vault.lookup_keys(cpr)
+    patient = queries.patient_of(session, lookups)
     if patient is None:
-        patient = Patient(cpr_lookup=lookup)
+        patient = Patient(cpr_lookup=lookups[0])
         session.add(patient)
         session.flush()
+    elif patient.cpr_lookup != lookups[0]:  # still under the previous key: move it to the current one
+        patient.cpr_lookup = lookups[0]
     return patient

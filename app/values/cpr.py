@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import os
 import re
+from dataclasses import dataclass
 from datetime import date
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -61,22 +63,80 @@ def parse(text: str, today: date) -> tuple[str, date]:
     return number, born
 
 
+class VaultKeyMissing(InvalidTag, ValueError):
+    """A CPR number encrypted under a key the vault does not hold; the message names the key id only.
+
+    An InvalidTag as before key rotation, so that code catching that still does."""
+
+
+# A ciphertext starts with this tag and the id of the key it was made with, so that during a key
+# rotation the vault knows which key opens it. Ciphertexts from before key ids (no tag) are
+# opened by trying the keys the vault holds; AES-GCM says which one is right.
+TAG = b"L72k"
+KEY_ID_BYTES = 4
+
+
+@dataclass(frozen=True)
+class _Key:
+    id: bytes
+    cipher: AESGCM
+    lookup: bytes
+
+    @classmethod
+    def of(cls, secret: str) -> _Key:
+        return cls(
+            id=_derive(secret, b"linje72 key id")[:KEY_ID_BYTES],
+            cipher=AESGCM(_derive(secret, b"linje72 cpr encryption")),
+            lookup=_derive(secret, b"linje72 cpr lookup"),
+        )
+
+
 class CprVault:
     """Encrypts CPR numbers at rest and derives their lookup key and export pseudonym.
 
     Three independent keys come from LINJE72_SECRET_KEY through HKDF, so that the
     lookup hash in the database and the pseudonym in exports cannot be matched
     against each other, and neither can be reversed without the secret.
+
+    During a key rotation the vault also holds the previous secret: it encrypts and
+    computes lookup keys with the current one only, opens ciphertexts made with either,
+    and `lookup_keys` gives both lookup keys (current first). The pseudonym key may be
+    given on its own (LINJE72_PSEUDONYM_KEY) so that pseudonyms outlive a rotation.
     """
 
-    def __init__(self, secret: str) -> None:
-        self._cipher = AESGCM(_derive(secret, b"linje72 cpr encryption"))
-        self._lookup_key = _derive(secret, b"linje72 cpr lookup")
-        self._pseudonym_key = _derive(secret, b"linje72 cpr pseudonym")
+    def __init__(self, secret: str, previous: str | None = None, pseudonym_key: bytes | None = None) -> None:
+        self._current = _Key.of(secret)
+        self._previous = _Key.of(previous) if previous else None
+        self._pseudonym_key = pseudonym_key or derive_pseudonym_key(secret)
+
+    @property
+    def key_id(self) -> str:
+        """Return the current key's id (8 hex digits): safe to print, reveals nothing of the key."""
+        return self._current.id.hex()
+
+    @property
+    def previous_key_id(self) -> str | None:
+        return self._previous.id.hex() if self._previous else None
+
+    @property
+    def current_tag(self) -> bytes:
+        """Return how every ciphertext made with the current key starts."""
+        return TAG + self._current.id
+
+    @property
+    def known_tags(self) -> tuple[bytes, ...]:
+        return tuple(TAG + key.id for key in self._keys())
+
+    def _keys(self) -> tuple[_Key, ...]:
+        return (self._current, self._previous) if self._previous else (self._current,)
 
     def lookup_key(self, number: str) -> str:
-        """Return the keyed hash a CPR number is found by."""
-        return hmac.new(self._lookup_key, number.encode(), hashlib.sha256).hexdigest()
+        """Return the keyed hash a CPR number is stored and found by (the current key's)."""
+        return _lookup(self._current.lookup, number)
+
+    def lookup_keys(self, number: str) -> tuple[str, ...]:
+        """Return every keyed hash the CPR number may be stored under: the current key's first."""
+        return tuple(_lookup(key.lookup, number) for key in self._keys())
 
     def pseudonym(self, number: str) -> str:
         """Return the pseudonymous patient reference used in exports."""
@@ -84,11 +144,58 @@ class CprVault:
         return "P-" + digest[:16]
 
     def encrypt(self, number: str) -> bytes:
+        """Return the CPR number encrypted with the current key, tagged with that key's id."""
         nonce = os.urandom(12)
-        return nonce + self._cipher.encrypt(nonce, number.encode(), b"cpr")
+        key = self._current
+        return TAG + key.id + nonce + key.cipher.encrypt(nonce, number.encode(), b"cpr:" + key.id)
 
     def decrypt(self, blob: bytes) -> str:
-        return self._cipher.decrypt(blob[:12], blob[12:], b"cpr").decode()
+        """Return the CPR number in `blob`; raise VaultKeyMissing when no key the vault holds opens it."""
+        blob = bytes(blob)
+        if blob[: len(TAG)] == TAG:
+            key_id = blob[len(TAG) : len(TAG) + KEY_ID_BYTES]
+            body = blob[len(TAG) + KEY_ID_BYTES :]
+            for key in self._keys():
+                if key.id == key_id:
+                    try:
+                        return key.cipher.decrypt(body[:12], body[12:], b"cpr:" + key_id).decode()
+                    except InvalidTag:
+                        break
+        for key in self._keys():  # made before key ids (or, very rarely, a nonce that starts like a tag)
+            try:
+                return key.cipher.decrypt(blob[:12], blob[12:], b"cpr").decode()
+            except InvalidTag:
+                continue
+        raise VaultKeyMissing(f"encrypted under {describe_key(blob)}, which this vault does not hold")
+
+    def is_current(self, blob: bytes) -> bool:
+        """Return whether `blob` was made with the current key (tagged with its id)."""
+        return bytes(blob[: len(TAG) + KEY_ID_BYTES]) == self.current_tag
+
+
+def key_id_of(blob: bytes) -> str | None:
+    """Return the id of the key a ciphertext is tagged with, or None for one made before key ids."""
+    blob = bytes(blob)
+    return blob[len(TAG) : len(TAG) + KEY_ID_BYTES].hex() if blob[: len(TAG)] == TAG else None
+
+
+def describe_key(blob: bytes) -> str:
+    key_id = key_id_of(blob)
+    return f"key id {key_id}" if key_id else "a key from before key ids"
+
+
+def key_id(secret: str) -> str:
+    """Return the id of the key a secret gives (8 hex digits)."""
+    return _derive(secret, b"linje72 key id")[:KEY_ID_BYTES].hex()
+
+
+def derive_pseudonym_key(secret: str) -> bytes:
+    """Return the pseudonym key a secret gives (the one used when LINJE72_PSEUDONYM_KEY is not set)."""
+    return _derive(secret, b"linje72 cpr pseudonym")
+
+
+def _lookup(key: bytes, number: str) -> str:
+    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
 
 
 def derive_key(secret: str, purpose: bytes) -> bytes:

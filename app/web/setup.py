@@ -32,6 +32,9 @@ def init_console(app: Flask) -> None:
     app.config["CONSOLE"] = console
     # A key of its own for the session cookie, derived from the one secret.
     app.secret_key = derive_key(app.config["LINJE72_SECRET_KEY"], b"linje72 web session")
+    # While the secret is rotated, sessions signed with the old one stay valid (Flask 3.1).
+    previous = app.config.get("LINJE72_SECRET_KEY_PREVIOUS")
+    app.config["SECRET_KEY_FALLBACKS"] = [derive_key(previous, b"linje72 web session")] if previous else []
     app.config.update(
         SESSION_COOKIE_SECURE=str(app.config["LINJE72_PUBLIC_URL"]).startswith("https://"),
         SESSION_COOKIE_HTTPONLY=True,
