@@ -25,6 +25,7 @@ from app.data.db import get_engine, session_scope
 from app.services import alerts
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
+from app.services.retention import purge
 from app.values.times import local_iso
 
 log = logging.getLogger("linje72.jobs")
@@ -106,6 +107,26 @@ def _send_pending(policy: Policy, alerting: alerts.Alerting, now: datetime) -> i
     return alerts.deliver(waiting, policy, alerting, now, lambda: session_scope(write=True))
 
 
+# Copenhagen time: the quietest hour of the line, after the day's calls have ended.
+PURGE_AT = (3, 30)
+
+
+def purge_old_data(app: Flask) -> int:
+    """Every night: count the ended calls into the statistics, then remove what is past the retention.
+
+    Returns how many rows were removed or thinned. Each batch is its own transaction (see
+    app.services.retention), so the job opens its own sessions.
+    """
+    with app.app_context():
+        report = purge(
+            lambda: session_scope(write=True),
+            app.config["CLOCK"](),
+            app.config["RETENTION"],
+            app.config["POLICY"].window,
+        )
+        return report.contacts + report.stays + report.patients + report.lookups + report.security_events
+
+
 def _alerting(app: Flask) -> alerts.Alerting:
     alerting: alerts.Alerting = app.extensions["linje72.alerting"]
     return alerting
@@ -183,6 +204,15 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         args=(check_gaps, app),
         id="gap_warnings",
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        _run_alert_job,
+        "cron",
+        hour=PURGE_AT[0],
+        minute=PURGE_AT[1],
+        args=(purge_old_data, app),
+        id="purge",
+        misfire_grace_time=6 * 3600,
     )
     # First at start: a publish made while no scheduler ran is checked at once.
     scheduler.add_job(

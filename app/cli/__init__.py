@@ -21,6 +21,7 @@ from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
 from app.cli.feeds import feed
 from app.cli.jobs import scheduler
+from app.cli.retention import pseudonym_key, purge, rotate_key
 from app.cli.security import security
 from app.cli.tokens import token
 from app.cli.users import user
@@ -42,6 +43,9 @@ COMMANDS = (
     coverage,
     planner_phone,
     feed,
+    purge,
+    rotate_key,
+    pseudonym_key,
 )
 
 

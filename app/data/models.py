@@ -207,6 +207,10 @@ class Contact(Base):
     # of follow-up and of statistics.
     test_call: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(String(200))
+    # When the call was added to the anonymous statistics (once, after it ended), and when its
+    # personal data was removed after the retention period (app.services.retention).
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     caller: Mapped[Caller | None] = relationship()
     department: Mapped[Department | None] = relationship()
@@ -240,6 +244,45 @@ class DialAttempt(Base):
 
     def __repr__(self) -> str:
         return f"DialAttempt({self.position}, {self.status!r})"
+
+
+class ContactStatistic(Base):
+    """How many calls of one kind a day: anonymous counts that outlive the calls' personal data.
+
+    One row per Copenhagen day, department, period, route, outcome and caller kind ("" where the
+    call had none). Each ended call is added once (`Contact.counted_at`), before the retention
+    removes anything from it, so that a month's figures are the same before and after a purge.
+    Test calls are left out.
+    """
+
+    __tablename__ = "contact_statistics"
+    __table_args__ = (
+        Index(
+            "uq_contact_statistics_bucket",
+            "day",
+            "department",
+            "period",
+            "route",
+            "outcome",
+            "caller_kind",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    department: Mapped[str] = mapped_column(String(32), default="")  # the department's code
+    period: Mapped[str] = mapped_column(String(10), default="")
+    route: Mapped[str] = mapped_column(String(24), default="")
+    outcome: Mapped[str] = mapped_column(String(12), default="")
+    caller_kind: Mapped[str] = mapped_column(String(20), default="")
+    calls: Mapped[int] = mapped_column(default=0)
+    follow_ups: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # numbers rung, in all
+    seconds: Mapped[int] = mapped_column(default=0)  # the calls' length, in all
+
+    def __repr__(self) -> str:
+        return f"ContactStatistic({self.day!r}, {self.department!r}, {self.route!r}, {self.calls})"
 
 
 class SecurityEvent(Base):
