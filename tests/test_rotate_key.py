@@ -203,7 +203,7 @@ def test_with_the_old_key_removed_after_the_rotation_everything_still_works(
     session: Session, make_app: AppMaker
 ) -> None:
     rotating = make_app(NEW, previous=OLD)
-    result = rotating.test_cli_runner().invoke(args=["rotate-key", "--batch", "3"])
+    result = rotating.test_cli_runner().invoke(args=["rotate-key", "--batch", "3", "--pause", "0"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:3] == [
         f"Rotating to key id {key_id(NEW)} (previous: key id {key_id(OLD)}).",
@@ -216,7 +216,7 @@ def test_with_the_old_key_removed_after_the_rotation_everything_still_works(
     )
 
     after = make_app(NEW)
-    again = after.test_cli_runner().invoke(args=["rotate-key"])
+    again = after.test_cli_runner().invoke(args=["rotate-key", "--pause", "0"])
     assert "Left to rewrite: 0 stays, 0 calls." in again.output and again.exit_code == 0
     assert all(reaches_the_department(after, cpr, 20 + n) for n, cpr in enumerate(PATIENTS))
 
@@ -240,7 +240,7 @@ def test_rotate_key_refuses_and_changes_nothing_when_a_stay_needs_a_key_it_does_
     session.commit()
     before = [(row.external_id, row.cpr_encrypted) for row in session.scalars(select(Discharge))]
 
-    result = rotating.test_cli_runner().invoke(args=["rotate-key"])
+    result = rotating.test_cli_runner().invoke(args=["rotate-key", "--pause", "0"])
 
     assert result.exit_code == 2
     assert f"1 stays under key id {stranger.key_id}" in result.output
@@ -272,7 +272,7 @@ def test_stays_stored_before_key_ids_are_found_during_and_after_the_rotation(
     rotating = make_app(NEW, previous=OLD)
     assert routes(rotating)[0] is Route.RESPONSIBILITY
 
-    result = rotating.test_cli_runner().invoke(args=["rotate-key"])
+    result = rotating.test_cli_runner().invoke(args=["rotate-key", "--pause", "0"])
 
     assert result.exit_code == 0, result.output
     assert stored(session) == [(key_id(NEW), "0101401234")]
@@ -305,7 +305,7 @@ def test_no_cpr_number_in_any_log_line_of_a_rotation(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     rotating = make_app(NEW, previous=OLD)
-    rotating.test_cli_runner().invoke(args=["rotate-key", "--batch", "1"])
+    rotating.test_cli_runner().invoke(args=["rotate-key", "--batch", "1", "--pause", "0"])
     reaches_the_department(make_app(NEW), PATIENTS[0], 30)
 
     lines = [record.getMessage() for record in caplog.records]

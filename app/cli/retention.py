@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import timedelta
 
 import click
@@ -33,10 +34,21 @@ def purge(dry_run: bool) -> None:
         click.echo(f"  {label:<46} {count:>8}")
 
 
+# A batch of 500 takes ~50 ms: a pause of 20 ms gives waiting webhooks the database in between.
+PAUSE = 0.02
+
+
 @click.command("rotate-key")
 @click.option("--batch", default=keys.BATCH, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--pause",
+    default=PAUSE,
+    show_default=True,
+    type=click.FloatRange(0, 10),
+    help="Seconds between batches, so that calls waiting for the database come first.",
+)
 @with_appcontext
-def rotate_key(batch: int) -> None:
+def rotate_key(batch: int, pause: float) -> None:
     """Rewrite every stored CPR number under LINJE72_SECRET_KEY (safe to stop and run again)."""
     vault: CprVault = current_app.extensions["linje72.vault"]
     previous = f"key id {vault.previous_key_id}" if vault.previous_key_id else "none"
@@ -49,7 +61,13 @@ def rotate_key(batch: int) -> None:
         click.echo(f"  {store}: {done} rewritten, {remaining} left")
 
     try:
-        report = keys.rotate(lambda: session_scope(write=True), vault, batch=batch, progress=progress)
+        report = keys.rotate(
+            lambda: session_scope(write=True),
+            vault,
+            batch=batch,
+            progress=progress,
+            rest=(lambda: time.sleep(pause)) if pause else None,
+        )
     except keys.KeysMissing as exc:
         click.echo(f"linje72: {exc}. Nothing was changed.", err=True)
         sys.exit(2)

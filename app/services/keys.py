@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, func, select, update
+from sqlalchemy import ColumnElement, LargeBinary, func, literal_column, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.data.models import Contact, Discharge, Patient
@@ -48,7 +48,8 @@ class RotationReport:
 
 
 def _prefix(column: InstrumentedAttribute[Any], length: int) -> ColumnElement[Any]:
-    return func.substr(column, 1, length, type_=LargeBinary)
+    # Literal positions, not parameters: PostgreSQL matches a GROUP BY expression by its text.
+    return func.substr(column, literal_column("1"), literal_column(str(int(length))), type_=LargeBinary)
 
 
 def _not_current(column: InstrumentedAttribute[Any], vault: CprVault) -> ColumnElement[bool]:
@@ -189,14 +190,21 @@ Progress = Callable[[str, int, int], None]
 
 
 def rotate(
-    scope: Scope, vault: CprVault, *, batch: int = BATCH, progress: Progress | None = None, passes: int = 3
+    scope: Scope,
+    vault: CprVault,
+    *,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+    passes: int = 3,
+    rest: Callable[[], None] | None = None,
 ) -> RotationReport:
     """Rewrite every stored CPR number under the current key, a batch per transaction.
 
     Raises KeysMissing, before changing anything, when a stored number needs a key the vault
     does not hold. `progress(store, done, left)` is told after each batch. Rows skipped because
     a call held them, or written meanwhile by a process still on the old key, are taken by a
-    further pass (at most `passes`); any still left are in the report.
+    further pass (at most `passes`); any still left are in the report. `rest()` is called between
+    batches: a pause there lets webhooks waiting for SQLite's one write lock have it (it has no fair queue).
     """
     with scope() as session:
         problem = missing_keys(session, vault)
@@ -218,6 +226,8 @@ def rotate(
                 progress("stays", report.stays, left["stays"])
             if done < batch:
                 break
+            if rest:
+                rest()
         after = 0
         while True:
             with scope() as session:
@@ -228,6 +238,8 @@ def rotate(
                 progress("calls", report.calls, left["calls"])
             if done < batch:
                 break
+            if rest:
+                rest()
         with scope() as session:
             left = left_to_rotate(session, vault)
     report.left = sum(left.values())
