@@ -21,6 +21,11 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.messageheader import MessageHeader
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.provenance import Provenance
 from pydantic import ValidationError
 
 from app.intake.stays import EventKind, Source, StayEvent
@@ -229,12 +234,12 @@ class _Reader:
 
     # -- the parts -----------------------------------------------------------------------
 
-    def _header(self) -> tuple[int, Any] | None:
+    def _header(self) -> tuple[int, MessageHeader] | None:
         if not self.entries or self.entries[0].resource is None:
             self.problem("Bundle.entry", "required", "a message's first entry must be its MessageHeader")
             return None
         header = self.entries[0].resource
-        if header.get_resource_type() != "MessageHeader":
+        if not isinstance(header, MessageHeader):
             self.problem(
                 "Bundle.entry[0].resource",
                 "structure",
@@ -264,7 +269,7 @@ class _Reader:
         targeting = []
         for number, entry in enumerate(self.entries):
             resource = entry.resource
-            if resource is None or resource.get_resource_type() != "Provenance":
+            if not isinstance(resource, Provenance):
                 continue
             if any(self._resolve(target.reference) == 0 for target in resource.target or []):
                 targeting.append((number, resource))
@@ -307,11 +312,11 @@ class _Reader:
         at = occurred or provenance.recorded
         return coding.code, at if isinstance(at, datetime) and at.tzinfo else None
 
-    def _patient(self) -> tuple[int, Any] | None:
+    def _patient(self) -> tuple[int, Patient] | None:
         patients = [
             (number, entry.resource)
             for number, entry in enumerate(self.entries)
-            if entry.resource is not None and entry.resource.get_resource_type() == "Patient"
+            if isinstance(entry.resource, Patient)
         ]
         if len(patients) != 1:
             self.problem(
@@ -320,7 +325,7 @@ class _Reader:
             return None
         return patients[0]
 
-    def _encounter(self, header: tuple[int, Any]) -> tuple[int, Any] | None:
+    def _encounter(self, header: tuple[int, MessageHeader]) -> tuple[int, Encounter] | None:
         focus = header[1].focus or []
         where = "Bundle.entry[0].resource.focus"
         if len(focus) != 1:
@@ -328,7 +333,7 @@ class _Reader:
             return None
         number = self._resolve(focus[0].reference)
         resource = self.entries[number].resource if number is not None else None
-        if resource is None or resource.get_resource_type() != "Encounter":
+        if number is None or not isinstance(resource, Encounter):
             self.problem(f"{where}[0]", "not-found", "the focus must reference an Encounter in this bundle")
             return None
         where = f"Bundle.entry[{number}].resource"
@@ -345,7 +350,7 @@ class _Reader:
             )
         return number, resource
 
-    def _cpr(self, patient: tuple[int, Any]) -> str | None:
+    def _cpr(self, patient: tuple[int, Patient]) -> str | None:
         number, resource = patient
         identifiers = list(resource.identifier or [])
         ranked = sorted(
@@ -378,7 +383,7 @@ class _Reader:
             return None
         return value
 
-    def _stay_id(self, encounter: tuple[int, Any]) -> str | None:
+    def _stay_id(self, encounter: tuple[int, Encounter]) -> str | None:
         """Return the stay's id: the episode of care's identifier (the whole hospitalisation in MedCom's
         profile), else the Encounter's identifier, else its id."""
         number, resource = encounter
@@ -397,13 +402,13 @@ class _Reader:
         )
         return None
 
-    def _department(self, encounter: tuple[int, Any]) -> str | None:
+    def _department(self, encounter: tuple[int, Encounter]) -> str | None:
         number, resource = encounter
         where = f"Bundle.entry[{number}].resource.serviceProvider"
         reference = resource.serviceProvider.reference if resource.serviceProvider else None
         target = self._resolve(reference)
         organisation = self.entries[target].resource if target is not None else None
-        if organisation is None or organisation.get_resource_type() != "Organization":
+        if target is None or not isinstance(organisation, Organization):
             self.problem(
                 where, "not-found", "must reference the responsible department's Organization in this bundle"
             )
@@ -429,7 +434,7 @@ class _Reader:
             )
         return department
 
-    def _times(self, encounter: tuple[int, Any]) -> tuple[datetime, datetime | None] | None:
+    def _times(self, encounter: tuple[int, Encounter]) -> tuple[datetime, datetime | None] | None:
         number, resource = encounter
         where = f"Bundle.entry[{number}].resource.period"
         period = resource.period
@@ -452,7 +457,7 @@ class _Reader:
             return None
         return value
 
-    def _leave(self, encounter: tuple[int, Any]) -> tuple[datetime | None, datetime | None]:
+    def _leave(self, encounter: tuple[int, Encounter]) -> tuple[datetime | None, datetime | None]:
         number, resource = encounter
         for position, extension in enumerate(resource.extension or []):
             if (extension.url or "").lower().endswith(LEAVE_PERIOD_EXTENSION) and extension.valuePeriod:
@@ -463,12 +468,12 @@ class _Reader:
                 )
         return None, None
 
-    def _municipality(self, header: tuple[int, Any]) -> str | None:
+    def _municipality(self, header: tuple[int, MessageHeader]) -> str | None:
         """Return the home municipality the message was sent to: the receiver Organization's name."""
         for destination in header[1].destination or []:
             target = self._resolve(destination.receiver.reference if destination.receiver else None)
             organisation = self.entries[target].resource if target is not None else None
-            if organisation is not None and organisation.get_resource_type() == "Organization":
+            if isinstance(organisation, Organization):
                 return str(organisation.name)[:200] if organisation.name else None
         return None
 
@@ -478,8 +483,8 @@ class _Reader:
         self,
         code: str,
         provenance_at: datetime | None,
-        patient: tuple[int, Any],
-        encounter: tuple[int, Any],
+        patient: tuple[int, Patient],
+        encounter: tuple[int, Encounter],
         times: tuple[datetime, datetime | None],
         base: StayEvent,
     ) -> list[StayEvent]:
@@ -520,7 +525,7 @@ class _Reader:
             events.append(replace(base, kind=EventKind.DEATH, at=died))
         return events
 
-    def _death(self, patient: tuple[int, Any], fallback: datetime) -> datetime | None:
+    def _death(self, patient: tuple[int, Patient], fallback: datetime) -> datetime | None:
         """Return when the patient died, when the Patient says so (deceased has no activity of its own)."""
         number, resource = patient
         if resource.deceasedDateTime is not None:
