@@ -8,11 +8,21 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from app.api.fhir import FHIR_JSON
+from app.data.models import AuditEvent, Contact, Department, Discharge, StayMessage
 from app.intake.fhir import CPR_SYSTEM, SOR_SYSTEM, X_ECPR_SYSTEM, NotificationProblems, read_notification
 from app.intake.stays import EventKind, Source, StayEvent
 from app.intake.table import Problems
+from app.services.tokens import add_token
 from app.values.times import parse_time
+from ivr.simulator import ScriptedPhone, play_call
+from tests import factories as f
+from tests.support import AFTER_HOURS, Clock
 
 CPR = "0101401234"
 REPLACEMENT_CPR = "0101407AB1"  # an X-eCPR: birth date, 7, two letters, a digit
@@ -414,3 +424,233 @@ def test_a_plain_problems_list_gets_the_same_problems_as_lines() -> None:
         "notification: Bundle.entry[2].resource.serviceProvider: SOR id 1 is not any department's: add it to "
         "the department's sor_ids (departments.csv) and send the message again"
     ]
+
+
+# -- the endpoint ----------------------------------------------------------------------------
+
+ANNA, BO = "+4540101001", "+4540101002"
+NURSE = "+4532501010"
+BUNDLE_PATH, PROCESS_PATH = "/api/v1/fhir/Bundle", "/api/v1/fhir/$process-message"
+
+
+@pytest.fixture
+def hospital(app: Flask, session: Session) -> dict[str, str]:
+    """RH-KARD with its wards' SOR ids and a Monday rota, a home nurse, and the EPIC system's tokens."""
+    cardiology = f.department(session, sor_ids=f"{CARDIOLOGY_WARD} 265161000016001")
+    f.department(session, "RH-LUNG", name="Lungemedicinsk Klinik", sor_ids="953741000016009")
+    f.caller(session)
+    f.shift(session, cardiology, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
+    f.shift(session, cardiology, "oncall", "2026-11-23 15:00", "2026-11-24 08:00", BO, "Bo Jensen")
+    now = parse_time("2026-11-23T09:00:00+01:00")
+    made = {
+        name: add_token(session, name, scopes, now)[1]
+        for name, scopes in (("EPIC", ["discharges"]), ("switchboard", ["read"]))
+    }
+    session.commit()
+    return made
+
+
+def post(
+    app: Flask,
+    body: dict[str, Any] | bytes,
+    token: str | None,
+    *,
+    path: str = BUNDLE_PATH,
+    kind: str = FHIR_JSON,
+) -> tuple[int, dict[str, Any], str]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = app.test_client().post(path, data=data, headers=headers, content_type=kind)
+    return response.status_code, json.loads(response.get_data()), response.mimetype
+
+
+def outcome_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """Return the OperationOutcome an answer carries: itself, or the acknowledgement's response.details."""
+    if answer["resourceType"] == "OperationOutcome":
+        return answer
+    reference = answer["entry"][0]["resource"]["response"]["details"]["reference"]
+    return next(e["resource"] for e in answer["entry"] if e["fullUrl"] == reference)
+
+
+def response_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """Return the acknowledgement's MessageHeader.response, after checking it is a valid FHIR R4 message."""
+    Bundle.model_validate(answer)
+    assert answer["type"] == "message"
+    header = answer["entry"][0]["resource"]
+    assert header["resourceType"] == "MessageHeader"
+    assert header["eventCoding"]["code"] == "acknowledgement-message"
+    return dict(header["response"])
+
+
+def stored(session: Session) -> list[tuple[str, str, str]]:
+    session.expire_all()
+    rows = session.scalars(select(Discharge).order_by(Discharge.id)).all()
+    return [(row.external_id, row.status, row.department.code) for row in rows]
+
+
+@pytest.mark.parametrize("path", [BUNDLE_PATH, PROCESS_PATH])
+def test_a_notification_is_applied_and_acknowledged_ok_and_a_repeat_changes_nothing(
+    app: Flask, session: Session, hospital: dict[str, str], path: str
+) -> None:
+    status, answer, mimetype = post(app, notification("admit-inpatient"), hospital["EPIC"], path=path)
+
+    assert (status, mimetype) == (200, FHIR_JSON)
+    assert response_of(answer) == {"identifier": "mh-1", "code": "ok"}
+    assert stored(session) == [("urn:uuid:stay-0001", "admitted", "RH-KARD")]
+
+    again = post(app, notification("admit-inpatient"), hospital["EPIC"], path=path)
+    assert again == (status, answer, mimetype)
+    assert stored(session) == [("urn:uuid:stay-0001", "admitted", "RH-KARD")]
+
+
+def test_the_acknowledgement_is_sent_back_to_the_messages_source(
+    app: Flask, hospital: dict[str, str]
+) -> None:
+    _, answer, _ = post(app, notification("admit-inpatient"), hospital["EPIC"])
+    header = answer["entry"][0]["resource"]
+    assert header["destination"] == [{"endpoint": "https://sor2.sum.dsdn.dk/#id=265161000016000"}]
+    assert header["source"]["endpoint"] == "http://localhost/api/v1/fhir"
+
+
+@pytest.mark.parametrize(("bundle", "expression", "code", "message"), BAD)
+def test_a_bad_notification_is_refused_with_its_element_and_nothing_is_stored(
+    app: Flask,
+    session: Session,
+    hospital: dict[str, str],
+    bundle: Any,
+    expression: str,
+    code: str,
+    message: str,
+) -> None:
+    status, answer, mimetype = post(app, bundle, hospital["EPIC"])
+
+    identifiable = isinstance(bundle, dict)
+    assert (status, mimetype) == ((422, FHIR_JSON) if identifiable else (400, FHIR_JSON))
+    if identifiable:
+        assert response_of(answer) == {
+            "identifier": "mh-1",
+            "code": "fatal-error",
+            "details": {"reference": f"urn:uuid:{outcome_of(answer)['id']}"},
+        }
+    issues = outcome_of(answer)["issue"]
+    assert [(i["severity"], i["code"], i.get("expression", [expression])) for i in issues] == [
+        ("error", code, [expression])
+    ]
+    assert message in issues[0]["diagnostics"]
+    assert CPR not in json.dumps(answer)
+    assert stored(session) == []
+    assert session.scalar(select(func.count()).select_from(StayMessage)) == 0
+
+
+@pytest.mark.parametrize(
+    ("token", "kind", "status", "code"),
+    [
+        (None, FHIR_JSON, 401, "login"),
+        ("switchboard", FHIR_JSON, 403, "forbidden"),
+        ("EPIC", "text/plain", 415, "not-supported"),
+    ],
+    ids=["no-token", "read-scope-only", "not-json"],
+)
+def test_a_request_that_is_not_let_in_gets_an_operation_outcome(
+    app: Flask,
+    session: Session,
+    hospital: dict[str, str],
+    token: str | None,
+    kind: str,
+    status: int,
+    code: str,
+) -> None:
+    answer = post(app, notification("admit-inpatient"), hospital.get(token or "", None), kind=kind)
+    assert (answer[0], answer[2], [i["code"] for i in answer[1]["issue"]]) == (status, FHIR_JSON, [code])
+    assert stored(session) == []
+
+
+def test_an_applied_notification_is_audited_without_the_cpr_number(
+    app: Flask, session: Session, hospital: dict[str, str]
+) -> None:
+    post(app, notification("admit-inpatient"), hospital["EPIC"])
+    post(app, notification("admit-inpatient", sor="1", message_id="mh-2"), hospital["EPIC"])
+
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.actor == "API token EPIC").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.target, e.detail) for e in events] == [
+        ("change", "stay urn:uuid:stay-0001", "HospitalNotification mh-1: admit RH-KARD"),
+        (
+            "change",
+            "HospitalNotification mh-2",
+            "refused: Bundle.entry[2].resource.serviceProvider: SOR id 1 is not any department's: "
+            "add it to the department's sor_ids (departments.csv) and send the message again",
+        ),
+    ]
+
+
+def test_the_openapi_document_lists_the_fhir_endpoints(app: Flask) -> None:
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    for path in ("/api/v1/fhir/Bundle", "/api/v1/fhir/$process-message"):
+        operation = spec["paths"][path]["post"]
+        assert set(operation["requestBody"]["content"]) == {FHIR_JSON, "application/json"}
+        assert {"200", "400", "422", "503"} <= set(operation["responses"])
+        assert operation["security"] == [{"bearer": []}]
+
+
+# -- calls after each message ----------------------------------------------------------------
+
+
+def call(app: Flask, clock: Clock, moment: str) -> tuple[str, list[str]]:
+    """Ring the line as the home nurse about the patient at `moment`; return the route and who was rung."""
+    clock.set(moment)
+    play_call(app, NURSE, ScriptedPhone([CPR, "1"]))
+    session = app.extensions["linje72.sessions"]()
+    try:
+        contact = session.scalars(select(Contact).order_by(Contact.id.desc())).first()
+        assert contact is not None
+        return contact.route, [attempt.number for attempt in contact.attempts]
+    finally:
+        session.close()
+
+
+def test_a_notified_discharge_alone_opens_no_window_the_call_goes_to_the_after_hours_line(
+    app: Flask, clock: Clock, hospital: dict[str, str]
+) -> None:
+    bundle = notification("discharge-inpatient-home", status="finished", end="2026-11-23T08:00:00+01:00")
+    assert post(app, bundle, hospital["EPIC"])[0] == 200
+
+    route, rung = call(app, clock, "2026-11-23T10:00:00+01:00")
+
+    assert (route, rung[0]) == ("no_responsibility", AFTER_HOURS)
+
+
+def test_an_admission_routes_inpatient_to_the_admitting_department_and_a_death_ends_it(
+    app: Flask, clock: Clock, hospital: dict[str, str]
+) -> None:
+    assert post(app, notification("admit-inpatient"), hospital["EPIC"])[0] == 200
+    route, rung = call(app, clock, "2026-11-23T10:00:00+01:00")
+    assert (route, rung[:2]) == ("inpatient", [ANNA, "+4531102001"])
+
+    died = notification(
+        "discharge-inpatient-home",
+        message_id="mh-2",
+        status="finished",
+        end="2026-11-23T11:00:00+01:00",
+        deceased="2026-11-23T10:40:00+01:00",
+        history=("admit-inpatient",),
+    )
+    assert post(app, died, hospital["EPIC"])[0] == 200
+    route, rung = call(app, clock, "2026-11-23T12:00:00+01:00")
+    assert (route, rung[0]) == ("no_responsibility", AFTER_HOURS)
+
+
+def test_a_death_ends_a_discharging_departments_responsibility(
+    app: Flask, session: Session, clock: Clock, hospital: dict[str, str]
+) -> None:
+    # A discharge to a nursing home from the hospital's own feed opened the window on Saturday.
+    cardiology = session.scalars(select(Department).where(Department.code == "RH-KARD")).one()
+    f.discharge(app, session, cardiology, "2026-11-21T10:30:00+01:00")
+    session.commit()
+    assert call(app, clock, "2026-11-23T10:00:00+01:00")[0] == "responsibility"
+
+    died = notification("admit-emergency", encounter_class="EMER", deceased="2026-11-23T10:40:00+01:00")
+    assert post(app, died, hospital["EPIC"])[0] == 200
+
+    assert call(app, clock, "2026-11-23T12:00:00+01:00")[0] == "no_responsibility"
