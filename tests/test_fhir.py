@@ -11,8 +11,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.api import fhir as fhir_api
 from app.api.fhir import FHIR_JSON
 from app.data.models import AuditEvent, Contact, Department, Discharge, StayMessage
 from app.intake.fhir import CPR_SYSTEM, SOR_SYSTEM, X_ECPR_SYSTEM, NotificationProblems, read_notification
@@ -483,7 +485,7 @@ def response_of(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def stored(session: Session) -> list[tuple[str, str, str]]:
-    session.expire_all()
+    session.rollback()  # see what the requests committed
     rows = session.scalars(select(Discharge).order_by(Discharge.id)).all()
     return [(row.external_id, row.status, row.department.code) for row in rows]
 
@@ -501,6 +503,77 @@ def test_a_notification_is_applied_and_acknowledged_ok_and_a_repeat_changes_noth
     again = post(app, notification("admit-inpatient"), hospital["EPIC"], path=path)
     assert again == (status, answer, mimetype)
     assert stored(session) == [("urn:uuid:stay-0001", "admitted", "RH-KARD")]
+
+
+def test_a_stay_follows_its_messages_a_revision_moves_the_discharge_and_a_cancellation_undoes_it(
+    app: Flask, session: Session, hospital: dict[str, str]
+) -> None:
+    later = "2026-11-22T15:45:00+01:00"
+    steps = [
+        (notification("admit-inpatient", message_id="mh-1"), ("admitted", None)),
+        (
+            notification("discharge-inpatient-home", message_id="mh-2", status="finished", end=DISCHARGED),
+            ("discharged", at(DISCHARGED)),
+        ),
+        (
+            notification("revise-discharge-inpatient-home", message_id="mh-3", status="finished", end=later),
+            ("discharged", at(later)),
+        ),
+        (
+            notification("cancel-discharge-inpatient-home", message_id="mh-4", status="in-progress"),
+            ("admitted", None),
+        ),
+    ]
+    for bundle, expected in steps:
+        status, answer, _ = post(app, bundle, hospital["EPIC"])
+        assert (status, response_of(answer)["code"]) == (200, "ok")
+        session.rollback()  # see what the request committed
+        stay = session.scalars(select(Discharge)).one()
+        assert (stay.status, stay.discharged_at, stay.target_group) == (*expected, None)
+
+
+def test_a_cancellation_of_a_stay_never_reported_is_refused_and_nothing_is_stored(
+    app: Flask, session: Session, hospital: dict[str, str]
+) -> None:
+    status, answer, _ = post(
+        app, notification("cancel-admit-inpatient", status="entered-in-error"), hospital["EPIC"]
+    )
+
+    assert (status, response_of(answer)["code"]) == (422, "fatal-error")
+    issue = outcome_of(answer)["issue"][0]
+    assert (issue["code"], issue["expression"]) == ("business-rule", ["Bundle"])
+    assert "no stay 'urn:uuid:stay-0001' to cancel" in issue["diagnostics"]
+    assert stored(session) == []
+
+
+def test_a_database_that_does_not_answer_is_a_transient_error_to_send_again(
+    app: Flask, session: Session, hospital: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(fhir_api, "receive_notification", unreachable)
+    response = app.test_client().post(
+        BUNDLE_PATH,
+        data=json.dumps(notification("admit-inpatient")),
+        headers={"Authorization": f"Bearer {hospital['EPIC']}"},
+        content_type=FHIR_JSON,
+    )
+
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "60")
+    answer = json.loads(response.get_data())
+    assert response_of(answer)["code"] == "transient-error"
+    assert [i["code"] for i in outcome_of(answer)["issue"]] == ["transient"]
+
+
+def test_an_oversized_body_is_refused_unread(app: Flask, session: Session, hospital: dict[str, str]) -> None:
+    huge = notification("admit-inpatient")
+    huge["entry"][1]["resource"]["name"][0]["text"] = "x" * (1024 * 1024)
+
+    status, answer, mimetype = post(app, huge, hospital["EPIC"])
+
+    assert (status, mimetype, answer["issue"][0]["code"]) == (413, FHIR_JSON, "too-long")
+    assert stored(session) == []
 
 
 def test_the_acknowledgement_is_sent_back_to_the_messages_source(
