@@ -376,7 +376,7 @@ class CallFlow:
         # The birth date and where the call goes, nothing more: the caller ID can be spoofed,
         # so no department, hospital or date is named.
         first = contact.targets[0]["label"] if contact.targets else "fallback"
-        if contact.route == Route.RESPONSIBILITY:
+        if _department_holds(contact):
             said.append(prompts.say(language, "active"))
         elif first == "gp":
             said.append(prompts.say(language, "none_gp"))
@@ -431,7 +431,7 @@ class CallFlow:
                 key = "nobody_no_number"
             else:
                 # Only a department that holds the responsibility is promised to call back.
-                key = "nobody" if contact.route == Route.RESPONSIBILITY else "nobody_no_department"
+                key = "nobody" if _department_holds(contact) else "nobody_no_department"
             return Reply(language, (prompts.say(language, key),))
         target = contact.targets[position]
         attempt = DialAttempt(
@@ -454,3 +454,8 @@ class CallFlow:
 
 def _targets_json(targets: Sequence[Target]) -> list[dict[str, Any]]:
     return [{"number": t.number, "label": t.label, "name": t.name} for t in targets]
+
+
+def _department_holds(contact: Contact) -> bool:
+    """A department holds the patient (a window, or an admission): it is rung, and calls back."""
+    return contact.route is not None and Route(contact.route).department_holds

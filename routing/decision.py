@@ -22,9 +22,15 @@ class Route(enum.StrEnum):
     """Why a call went where it went (the contact export's `route`)."""
 
     RESPONSIBILITY = "responsibility"
+    INPATIENT = "inpatient"  # admitted or on leave now: the admitting department's chain
     NO_RESPONSIBILITY = "no_responsibility"
     UNIDENTIFIED_CALLER = "unidentified_caller"
     INVALID_PATIENT = "invalid_patient"
+
+    @property
+    def department_holds(self) -> bool:
+        """A department holds the patient now: its chain is rung, and it calls back."""
+        return self in (Route.RESPONSIBILITY, Route.INPATIENT)
 
 
 @dataclass(frozen=True)
@@ -47,15 +53,32 @@ class DepartmentInfo:
 
 @dataclass(frozen=True)
 class DischargeInfo:
-    """One discharge (udskrivning) of the patient, as the hospital reported it."""
+    """One stay of the patient in hospital, as the hospitals reported it, and its discharge
+    (udskrivning) once it has happened (`discharged_at` None: still admitted, or on leave)."""
 
     id: str
     department_code: str
-    discharged_at: datetime
-    destination: str
+    discharged_at: datetime | None
+    destination: str | None
     admitted_at: datetime | None = None
     gp_phone: str | None = None
     responsibility_until: datetime | None = None
+    kind: str = "inpatient"  # or emergency: an emergency visit neither opens nor ends a window
+    target_group: bool | None = None  # None: as the destination says
+    ended_at: datetime | None = None  # the department ended the responsibility early
+
+    @property
+    def opens(self) -> bool:
+        """Whether its discharge is to the arrangement's target group."""
+        if self.target_group is not None:
+            return self.target_group
+        return self.destination in TARGET_DESTINATIONS
+
+    def in_hospital(self, now: datetime) -> bool:
+        """Admitted (or on leave, which is still an admission) at `now`."""
+        if self.kind != "inpatient" or self.admitted_at is None or _utc(self.admitted_at) > _utc(now):
+            return False
+        return self.discharged_at is None or _utc(now) < _utc(self.discharged_at)
 
 
 @dataclass(frozen=True)
@@ -108,9 +131,20 @@ def _utc(moment: datetime) -> datetime:
 
 
 def newest_discharge(discharges: Iterable[DischargeInfo], now: datetime) -> DischargeInfo | None:
-    """Return the most recent discharge that has happened by `now`."""
-    past = [d for d in discharges if _utc(d.discharged_at) <= _utc(now)]
-    return max(past, key=lambda d: _utc(d.discharged_at), default=None)
+    """Return the most recent inpatient discharge that has happened by `now` (an emergency visit
+    decides nothing)."""
+    past = [
+        d
+        for d in discharges
+        if d.kind == "inpatient" and d.discharged_at is not None and _utc(d.discharged_at) <= _utc(now)
+    ]
+    return max(past, key=lambda d: _utc(d.discharged_at), default=None)  # type: ignore[arg-type]
+
+
+def admitted_now(stays: Iterable[DischargeInfo], now: datetime) -> DischargeInfo | None:
+    """Return the stay the patient is in hospital on at `now` (the latest admission), if any."""
+    inside = [s for s in stays if s.in_hospital(now)]
+    return max(inside, key=lambda s: _utc(s.admitted_at), default=None)  # type: ignore[arg-type]
 
 
 def find_responsibility(
@@ -118,14 +152,15 @@ def find_responsibility(
 ) -> Responsibility | None:
     """Return the active responsibility window at `now`, if any.
 
-    The most recent discharge decides; a stay known to be under 24 hours or a
-    destination outside the arrangement opens none; an admission after the
-    discharge (the patient is back in hospital, or was and left again) ends it.
+    The most recent inpatient discharge decides; a stay known to be under 24 hours or a
+    discharge outside the target group opens none; an admission after the discharge
+    (the patient is back in hospital, or was and left again) ends it, and so does the
+    department ending it early.
     """
-    if any(_admitted_at(d, now) for d in discharges):
+    if admitted_now(discharges, now) is not None:
         return None
     newest = newest_discharge(discharges, now)
-    if newest is None or newest.destination not in TARGET_DESTINATIONS:
+    if newest is None or newest.discharged_at is None or not newest.opens:
         return None
     discharged_at = _utc(newest.discharged_at)
     if newest.admitted_at is not None and discharged_at - _utc(newest.admitted_at) < MINIMUM_STAY:
@@ -135,16 +170,11 @@ def find_responsibility(
     until = discharged_at + window
     if newest.responsibility_until is not None and _utc(newest.responsibility_until) > until:
         until = _utc(newest.responsibility_until)
+    if newest.ended_at is not None and _utc(newest.ended_at) < until:
+        until = _utc(newest.ended_at)
     if not discharged_at <= _utc(now) < until:
         return None
     return Responsibility(newest, until)
-
-
-def _admitted_at(discharge: DischargeInfo, now: datetime) -> bool:
-    """Return whether the patient is in hospital at `now` on this admission."""
-    if discharge.admitted_at is None:
-        return False
-    return _utc(discharge.admitted_at) <= _utc(now) < _utc(discharge.discharged_at)
 
 
 def department_chain(
@@ -190,18 +220,35 @@ def decide(
     fallback_number: str,
     after_hours_number: str,
     caller_number: str | None = None,
+    deceased_at: datetime | None = None,
 ) -> Decision:
     """Return who a call about this patient rings at `now`, in order, and why.
 
-    `departments` needs the department of the newest discharge; `shifts` are that
-    department's shifts (others are ignored by the caller's query, not here). The
+    While the patient is admitted (or on leave) the admitting department's chain is rung
+    (route inpatient); after a death nobody holds the patient. `departments` needs the
+    department of the stay that decides; `shifts` are that department's shifts (others
+    are ignored by the caller's query, not here). The
     line never rings the caller back to itself (the patient's GP or the after-hours
     service calling): the caller's own number is left out of the chain.
     """
+    if deceased_at is None or _utc(deceased_at) > _utc(now):
+        inside = admitted_now(discharges, now)
+        admitting = departments.get(inside.department_code) if inside else None
+        if inside is not None and admitting is not None:
+            period = calendar.period(now, admitting.day_hours)
+            chain = department_chain(admitting, shifts, period, fallback_number, now)
+            return Decision(
+                route=Route.INPATIENT,
+                period=period,
+                targets=without_repeats(chain, caller_number),
+                department_code=admitting.code,
+                newest_discharge=inside,
+            )
     newest = newest_discharge(discharges, now)
     department = departments.get(newest.department_code) if newest else None
     period = calendar.period(now, department.day_hours if department else None)
-    responsibility = find_responsibility(discharges, now, window)
+    alive = deceased_at is None or _utc(deceased_at) > _utc(now)
+    responsibility = find_responsibility(discharges, now, window) if alive else None
     if responsibility is not None and department is not None:
         chain = department_chain(department, shifts, period, fallback_number, now)
         return Decision(

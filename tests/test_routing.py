@@ -118,6 +118,7 @@ def run(
     shifts: Sequence[ShiftInfo] = (),
     departments: Sequence[DepartmentInfo] = (DEPARTMENT, NO_ONCALL_PHONE, LATE_DAY_HOURS),
     window: timedelta = WINDOW,
+    deceased_at: datetime | None = None,
 ) -> Decision:
     return decide(
         discharges=discharges,
@@ -128,6 +129,7 @@ def run(
         window=window,
         fallback_number=FALLBACK,
         after_hours_number=AFTER_HOURS,
+        deceased_at=deceased_at,
     )
 
 
@@ -324,10 +326,11 @@ def test_a_discharge_after_now_is_not_yet_the_newest() -> None:
 
 
 @pytest.mark.parametrize(
-    "readmission",
+    ("readmission", "route"),
     [
         pytest.param(
             discharge(NOW + timedelta(days=2), id="readmitted", admitted_at=NOW - timedelta(hours=2)),
+            Route.INPATIENT,  # in hospital now: the admitting department holds the patient
             id="still-in-hospital",
         ),
         pytest.param(
@@ -337,16 +340,17 @@ def test_a_discharge_after_now_is_not_yet_the_newest() -> None:
                 admitted_at=NOW - timedelta(hours=5),
                 destination="other",
             ),
+            Route.NO_RESPONSIBILITY,
             id="readmitted-and-sent-home-without-services",
         ),
     ],
 )
-def test_a_newer_admission_ends_an_older_window(readmission: DischargeInfo) -> None:
+def test_a_newer_admission_ends_an_older_window(readmission: DischargeInfo, route: Route) -> None:
     older = discharge(NOW - timedelta(hours=20), id="older")
     assert find_responsibility([older], NOW, WINDOW) is not None
     assert find_responsibility([older, readmission], NOW, WINDOW) is None
     decision = run([older, readmission], NOW)
-    assert decision.route is Route.NO_RESPONSIBILITY
+    assert decision.route is route
 
 
 def test_a_readmission_that_opens_its_own_window_takes_over() -> None:
@@ -702,3 +706,120 @@ def test_decide_dials_each_number_once_with_an_active_responsibility() -> None:
         ("+4535457000", "day"),
         (FALLBACK, "switchboard"),
     ]
+
+
+# --- The stay's whole life: admitted, on leave, emergency visits, the target group, the end, a death --
+
+
+def stay(
+    admitted: timedelta,
+    discharged: timedelta | None = None,
+    *,
+    id: str = "S1",
+    kind: str = "inpatient",
+    department: DepartmentInfo = DEPARTMENT,
+    destination: str | None = None,
+    target_group: bool | None = None,
+    ended: timedelta | None = None,
+) -> DischargeInfo:
+    """A stay admitted (and discharged) that long before NOW (negative: after)."""
+    return DischargeInfo(
+        id=id,
+        department_code=department.code,
+        discharged_at=NOW - discharged if discharged is not None else None,
+        destination=destination,
+        admitted_at=NOW - admitted,
+        kind=kind,
+        target_group=target_group,
+        ended_at=NOW - ended if ended is not None else None,
+    )
+
+
+H = timedelta(hours=1)
+DISCHARGED_TO_NURSING = stay(100 * H, 30 * H, id="old", destination="nursing_home")
+
+
+@pytest.mark.parametrize(
+    ("stays", "route", "department"),
+    [
+        pytest.param([stay(5 * H)], Route.INPATIENT, "RH-KARD", id="admitted-now"),
+        pytest.param(
+            [DISCHARGED_TO_NURSING, stay(5 * H, department=NO_ONCALL_PHONE, id="new")],
+            Route.INPATIENT,
+            "BOH-MED",
+            id="readmitted-elsewhere:-the-admitting-department",
+        ),
+        pytest.param(
+            [
+                DISCHARGED_TO_NURSING,
+                stay(5 * H, 2 * H, kind="emergency", id="er", department=NO_ONCALL_PHONE),
+            ],
+            Route.RESPONSIBILITY,
+            "RH-KARD",
+            id="an-emergency-visit-ends-nothing",
+        ),
+        pytest.param(
+            [DISCHARGED_TO_NURSING, stay(5 * H, kind="emergency", id="er", department=NO_ONCALL_PHONE)],
+            Route.RESPONSIBILITY,
+            "RH-KARD",
+            id="nor-does-an-emergency-visit-in-progress",
+        ),
+        pytest.param(
+            [stay(100 * H, 30 * H, target_group=None)],
+            Route.NO_RESPONSIBILITY,
+            "RH-KARD",
+            id="a-notified-discharge-opens-nothing-by-itself",
+        ),
+        pytest.param(
+            [stay(100 * H, 30 * H, target_group=True)],
+            Route.RESPONSIBILITY,
+            "RH-KARD",
+            id="marked-in-the-target-group:-it-opens",
+        ),
+        pytest.param(
+            [stay(100 * H, 30 * H, destination="home_nursing", target_group=False)],
+            Route.NO_RESPONSIBILITY,
+            "RH-KARD",
+            id="marked-outside-the-target-group",
+        ),
+        pytest.param(
+            [stay(100 * H, 30 * H, destination="nursing_home", ended=1 * H)],
+            Route.NO_RESPONSIBILITY,
+            "RH-KARD",
+            id="ended-early-by-the-department",
+        ),
+        pytest.param(
+            [stay(100 * H, 30 * H, destination="nursing_home", ended=-1 * H)],
+            Route.RESPONSIBILITY,
+            "RH-KARD",
+            id="an-end-still-ahead",
+        ),
+    ],
+)
+def test_the_stay_decides_who_holds_the_patient(
+    stays: list[DischargeInfo], route: Route, department: str
+) -> None:
+    decision = run(stays, NOW)
+    assert (decision.route, decision.department_code) == (route, department)
+    if route is Route.INPATIENT:
+        admitting = NO_ONCALL_PHONE if department == "BOH-MED" else DEPARTMENT
+        assert numbers(decision)[0] == admitting.day_phone  # day time: the admitting department's phone
+        assert "after_hours" not in labels(decision) and "gp" not in labels(decision)
+
+
+def test_on_leave_the_patient_is_still_admitted() -> None:
+    on_leave = stay(50 * H)  # leave (orlov) does not end the admission: no discharge time yet
+    assert run([DISCHARGED_TO_NURSING, on_leave], NOW).route is Route.INPATIENT
+
+
+@pytest.mark.parametrize(
+    "stays",
+    [[DISCHARGED_TO_NURSING], [stay(5 * H)]],
+    ids=["in-a-window", "admitted"],
+)
+def test_after_a_death_no_department_holds_the_patient(stays: list[DischargeInfo]) -> None:
+    assert run(stays, NOW).route.department_holds
+    after = run(stays, NOW, deceased_at=NOW - H)
+    assert after.route is Route.NO_RESPONSIBILITY
+    assert labels(after) == ["after_hours", "fallback"]  # no GP named: the after-hours line
+    assert run(stays, NOW, deceased_at=NOW + H).route.department_holds  # not yet

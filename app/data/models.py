@@ -25,6 +25,9 @@ class Department(Base):
     oncall_phone: Mapped[str | None] = mapped_column(String(20))
     switchboard_phone: Mapped[str] = mapped_column(String(20))
     day_hours: Mapped[str | None] = mapped_column(String(11))
+    # The national health-care register's (SOR) ids of its wards, space-separated: a FHIR
+    # HospitalNotification names the responsible department by one of them.
+    sor_ids: Mapped[str | None] = mapped_column(String(500))
 
     def __repr__(self) -> str:
         return f"Department({self.code!r})"
@@ -47,7 +50,13 @@ class Caller(Base):
 
 
 class Discharge(Base):
-    """One discharge (udskrivning) reported by a hospital. The CPR number is encrypted."""
+    """One hospital stay (indlæggelse) as the hospitals report it, and its discharge (udskrivning)
+    once it has happened. The CPR number is encrypted.
+
+    Every feed (the discharges file, the REST API, HL7 v2, FHIR) keeps this one model up to
+    date: admitted, on leave (still admitted), discharged, or cancelled. `external_id` is the
+    hospital's id of the stay.
+    """
 
     __tablename__ = "discharges"
 
@@ -56,17 +65,60 @@ class Discharge(Base):
     cpr_lookup: Mapped[str] = mapped_column(String(64), index=True)
     cpr_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
-    discharged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None while admitted
     admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    destination: Mapped[str] = mapped_column(String(20))
+    destination: Mapped[str | None] = mapped_column(String(20))
     municipality: Mapped[str | None] = mapped_column(String(100))
     gp_phone: Mapped[str | None] = mapped_column(String(20))
     responsibility_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # admitted, on_leave, discharged, cancelled
+    status: Mapped[str] = mapped_column(String(12), default="discharged")
+    # inpatient (indlagt) or emergency (akut ambulant): an emergency visit ends no responsibility
+    kind: Mapped[str] = mapped_column(String(10), default="inpatient")
+    # Whether the discharge is to the arrangement's target group: True from the hospital's own
+    # feed (a target destination) or the department's mark; None where the sender cannot say
+    # (a HospitalNotification goes to every citizen's municipality): then it opens no window.
+    target_group: Mapped[bool | None] = mapped_column()
+    source: Mapped[str] = mapped_column(String(10), default="file")
+    # The department ended the responsibility early (readmitted elsewhere, died, handed over).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department] = relationship(lazy="joined")
 
     def __repr__(self) -> str:
-        return f"Discharge({self.external_id!r})"
+        return f"Discharge({self.external_id!r}, {self.status!r})"
+
+
+class Patient(Base):
+    """What is known of a person beyond their stays: that they died, or that an identity was merged
+    into another (HL7 A40). Found by the CPR lookup key; no CPR number is kept here."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cpr_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    deceased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_into: Mapped[str | None] = mapped_column(String(64))  # the lookup key it is now known by
+
+    def __repr__(self) -> str:
+        return f"Patient({self.id!r})"
+
+
+class StayMessage(Base):
+    """A message a hospital system sent about stays, once applied: a repeat changes nothing."""
+
+    __tablename__ = "stay_messages"
+    __table_args__ = (Index("uq_stay_messages_source_id", "source", "message_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))
+    message_id: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    events: Mapped[int] = mapped_column(default=0)
+    # A short account of what it did (never a CPR number), for the integration team.
+    summary: Mapped[str] = mapped_column(String(500), default="")
 
 
 class Shift(Base):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.data.models import Caller, Contact, Department, Discharge, RotaOverride, Shift
+from app.data.models import Caller, Contact, Department, Discharge, Patient, RotaOverride, Shift
 from routing import (
     LONGEST_SHIFT,
     DayHours,
@@ -43,6 +43,9 @@ def discharge_info(discharge: Discharge) -> DischargeInfo:
         destination=discharge.destination,
         gp_phone=discharge.gp_phone,
         responsibility_until=discharge.responsibility_until,
+        kind=discharge.kind,
+        target_group=discharge.target_group,
+        ended_at=discharge.ended_at,
     )
 
 
@@ -53,8 +56,15 @@ def shift_info(shift: Shift) -> ShiftInfo:
 
 
 def discharges_of(session: Session, cpr_lookup: str) -> Sequence[Discharge]:
-    """Return the patient's discharges with their departments, in one query."""
-    return session.scalars(select(Discharge).where(Discharge.cpr_lookup == cpr_lookup)).all()
+    """Return the patient's stays (not the cancelled) with their departments, in one query."""
+    return session.scalars(
+        select(Discharge).where(Discharge.cpr_lookup == cpr_lookup, Discharge.status != "cancelled")
+    ).all()
+
+
+def patient_of(session: Session, cpr_lookup: str) -> Patient | None:
+    """Return what is known of the person beyond their stays (a death, a merge), if anything."""
+    return session.scalars(select(Patient).where(Patient.cpr_lookup == cpr_lookup)).first()
 
 
 def shifts_covering(session: Session, department_id: int, now: datetime) -> list[ShiftInfo]:

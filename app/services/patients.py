@@ -12,7 +12,7 @@ from app.data import queries
 from app.data.models import Department, Discharge
 from app.values.cpr import CprVault
 from routing import Decision, decide
-from routing.decision import newest_discharge
+from routing.decision import admitted_now, newest_discharge
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,15 @@ def decide_for_patient(
     `caller_number` (E.164) is never part of the chain: the line does not ring the
     caller back to itself.
     """
-    rows = queries.discharges_of(session, vault.lookup_key(number))
+    lookup = vault.lookup_key(number)
+    rows = queries.discharges_of(session, lookup)
     infos = [queries.discharge_info(row) for row in rows]
-    newest = newest_discharge(infos, now)
-    newest_row = next((r for r in rows if newest and r.external_id == newest.id), None)
+    patient = queries.patient_of(session, lookup) if rows else None
+    # The stay that decides: the one the patient is admitted on now, else the newest discharge.
+    deciding = admitted_now(infos, now) or newest_discharge(infos, now)
+    deciding_row = next((r for r in rows if deciding and r.external_id == deciding.id), None)
     departments = {row.department.code: queries.department_info(row.department) for row in rows}
-    shifts = queries.shifts_covering(session, newest_row.department_id, now) if newest_row else []
+    shifts = queries.shifts_covering(session, deciding_row.department_id, now) if deciding_row else []
     decision = decide(
         discharges=infos,
         departments=departments,
@@ -53,5 +56,6 @@ def decide_for_patient(
         fallback_number=policy.fallback_number,
         after_hours_number=policy.after_hours_number,
         caller_number=caller_number,
+        deceased_at=patient.deceased_at if patient else None,
     )
-    return PatientDecision(decision, newest_row, newest_row.department if newest_row else None)
+    return PatientDecision(decision, deciding_row, deciding_row.department if deciding_row else None)
