@@ -35,7 +35,7 @@ class Deframer:
         return self._in_frame
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Return the payloads completed by `data`; raise FramingError on bytes outside a frame or an oversize frame."""
+        """Return the payloads `data` completes; raise FramingError on bytes outside a frame, or too many."""
         frames = []
         self._buffer += data
         while self._buffer:
