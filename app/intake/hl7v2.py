@@ -233,7 +233,12 @@ def read_message(text: str, maps: FeedMaps, now: datetime, *, number: int = 1) -
         version=read.raw(msh, 12) or "2.5",
     )
     if not reading.message_id:
-        return _reject(reading, "MSH-10", "the message control id is required (the acknowledgement names it)")
+        return _reject(
+            reading,
+            "MSH-10",
+            "the message control id is required (the acknowledgement names it)",
+            ErrorCode.REQUIRED,
+        )
     if kind != "ADT":
         return _reject(
             reading,
@@ -246,7 +251,9 @@ def read_message(text: str, maps: FeedMaps, now: datetime, *, number: int = 1) -
     if not event:
         event = read.value(read.segment("EVN", required=False), "EVN", 1)
     if event not in EVENTS:
-        reading.note = f"ADT^{event or '(no event)'} is not used by Linje 72: nothing changed"
+        reading.note = (
+            f"the event {_quote(event) if event else '(none)'} is not used by Linje 72: nothing changed"
+        )
         return reading
     reading.events = read.events(event, maps, now, place=f"message {reading.message_id}")
     if reading.problems:
@@ -450,6 +457,8 @@ class _Message:
             return self._merges(maps, now, place=place)
         pv1 = self.segment("PV1")
         cpr = self.cpr(pid, "PID", 3, now)
+        if pv1 is None:
+            return []
         stay_id = self.value(pv1, "PV1", 19)
         if pv1 is not None and not stay_id:
             self.problem("PV1-19", "the visit number is required: it ties the events of a stay together")
@@ -470,6 +479,8 @@ class _Message:
         department = self.department(pv1, maps, required=kind in _NEEDS_DEPARTMENT)
         destination = self.destination(pv1, maps) if kind in (EventKind.DISCHARGE, EventKind.UPDATE) else None
         at = self._at(kind, admitted, discharged, evn, msh)
+        if kind is EventKind.DISCHARGE:
+            discharged = at  # PV1-45, or EVN-6 in its place
         if kind is EventKind.DISCHARGE and pid is not None and self.value(pid, "PID", 30) == "Y":
             kind = EventKind.DEATH  # PID-30: the patient died (the discharge is their death)
         self._check_order(admitted, discharged, now)
@@ -515,8 +526,8 @@ class _Message:
                 if kind is EventKind.DISCHARGE
                 else (admitted, "PV1-44", "admission time")
             )
-            if own is not None:
-                return own
+            if own is not None or self.value(self.message.segment("PV1"), "PV1", int(where[4:])):
+                return own  # a time given but not readable is a problem of its own already
             before = len(self.reading.problems)
             occurred = self.time(evn, "EVN", 6)
             if occurred is None and len(self.reading.problems) == before:

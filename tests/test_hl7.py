@@ -1,0 +1,416 @@
+"""HL7 v2 ADT: the reader's events and errors, the ACKs, the MLLP listener, the file import, calls after."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.intake.hl7v2 import Ack, FeedMaps, build_ack, read_adt, read_message, split_messages
+from app.intake.stays import EventKind, Source
+from app.intake.table import Problems
+from tests.factories import CPR_ACTIVE
+from tests.hl7_messages import adt, segment
+
+NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 12:00 in Copenhagen
+MAPS = FeedMaps(
+    departments={"KAR": "RH-KARD", "NEU": "RH-NEUR"},
+    dispositions={"01": "other", "03": "nursing_home", "06": "home_nursing"},
+    own_departments={"RH-KARD", "RH-NEUR"},
+)
+REPLACEMENT_CPR = "010190AB12"
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def read(text: str, now: datetime = NOW) -> tuple[list, list[str]]:
+    problems = Problems("adt.hl7")
+    events = read_adt(text, MAPS, problems, now)
+    return events, problems.lines()
+
+
+@pytest.mark.parametrize(
+    ("event", "pv1", "kind", "department", "cancels"),
+    (
+        ("A01", {2: "I"}, EventKind.ADMIT, "RH-KARD", None),
+        ("A01", {2: "E"}, EventKind.EMERGENCY, "RH-KARD", None),
+        ("A01", {2: "O"}, EventKind.OUTPATIENT, "RH-KARD", None),
+        ("A04", {2: "O"}, EventKind.OUTPATIENT, "RH-KARD", None),
+        ("A02", {3: "NEU^12^1^RH", 6: "KAR^312^2^RH"}, EventKind.TRANSFER, "RH-NEUR", None),
+        ("A03", {}, EventKind.DISCHARGE, "RH-KARD", None),
+        ("A08", {}, EventKind.UPDATE, "RH-KARD", None),
+        ("A11", {}, EventKind.CANCEL, "RH-KARD", EventKind.ADMIT),
+        ("A13", {}, EventKind.CANCEL, "RH-KARD", EventKind.DISCHARGE),
+        ("A21", {}, EventKind.LEAVE_START, "RH-KARD", None),
+        ("A22", {}, EventKind.LEAVE_END, "RH-KARD", None),
+        # PV1-10 (hospital service) names the department when PV1-3 has no point of care.
+        ("A01", {3: None, 10: "NEU"}, EventKind.ADMIT, "RH-NEUR", None),
+        # Our own codes map to themselves: a feed can be tried without a mapping file.
+        ("A01", {3: "RH-NEUR"}, EventKind.ADMIT, "RH-NEUR", None),
+    ),
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_each_adt_event_becomes_the_stay_event_it_means(
+    event: str, pv1: dict, kind: EventKind, department: str, cancels: EventKind | None
+) -> None:
+    events, problems = read(adt(event, pv1=pv1))
+
+    assert problems == []
+    [read_event] = events
+    assert (read_event.kind, read_event.department, read_event.cancels) == (kind, department, cancels)
+    assert (read_event.source, read_event.cpr, read_event.stay_id) == (Source.HL7, CPR_ACTIVE, "V9001")
+    assert (read_event.message_id, read_event.place) == ("MSG0001", "message MSG0001")
+
+
+def test_a_discharge_carries_its_times_and_destination_in_our_words() -> None:
+    [event], problems = read(adt("A03", pv1={36: "06"}))
+
+    assert problems == []
+    assert event.at == event.discharged_at == utc("2026-11-23T09:15:00+01:00")
+    assert event.admitted_at == utc("2026-11-20T08:00:00+01:00")
+    assert (event.destination, event.target_group) == ("home_nursing", True)
+
+
+@pytest.mark.parametrize(
+    ("pv1", "evn6", "at", "problem"),
+    (
+        ({}, "", "2026-11-23T09:15:00+01:00", None),
+        # PV1-45 wins over EVN-6 when both are given.
+        ({}, "202611230900", "2026-11-23T09:15:00+01:00", None),
+        # Without PV1-45, EVN-6 (when the event occurred) is the discharge time.
+        ({45: None}, "202611230930", "2026-11-23T09:30:00+01:00", None),
+        # Neither: refused; never EVN-2 or MSH-7, which say when it was recorded or sent.
+        (
+            {45: None},
+            "",
+            None,
+            "adt.hl7: message MSG0001: PV1-45: the discharge time is required "
+            "(and EVN-6, when the event occurred, is empty too)",
+        ),
+    ),
+    ids=["pv1-45", "pv1-45-over-evn-6", "evn-6", "neither"],
+)
+def test_a_discharge_time_comes_from_pv1_45_else_evn_6(
+    pv1: dict, evn6: str, at: str | None, problem: str | None
+) -> None:
+    events, problems = read(adt("A03", pv1=pv1, evn6=evn6))
+
+    assert [event.discharged_at for event in events] == ([utc(at)] if at else [])
+    assert problems == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    (
+        ("202611230915", "2026-11-23T09:15:00+01:00"),  # winter: CET
+        ("202607010915", "2026-07-01T09:15:00+02:00"),  # summer: CEST
+        ("20260701091530", "2026-07-01T09:15:30+02:00"),
+        ("20261123081500+0000", "2026-11-23T09:15:00+01:00"),
+        ("20261123091500.1234+0100", "2026-11-23T09:15:00.123400+01:00"),
+        ("202603290315", "2026-03-29T03:15:00+02:00"),  # just after the spring change
+        ("202610250230+0100", "2026-10-25T02:30:00+01:00"),  # the repeated hour, with an offset
+    ),
+)
+def test_hl7_times_without_an_offset_are_copenhagen_time(time: str, expected: str) -> None:
+    [event], problems = read(adt("A03", pv1={44: None, 45: time}), now=utc("2026-12-01T00:00:00+00:00"))
+
+    assert problems == []
+    assert event.discharged_at == utc(expected)
+
+
+NO_CPR = (
+    "no CPR number: expected an identifier with assigning authority (CX-4) CPR or 1.2.208.176.1.2, "
+    "or identifier type (CX-5) NNDNK"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "line"),
+    (
+        (
+            adt("A03", pv1={3: "XYZ^1^1^RH"}),
+            "PV1-3: department code 'XYZ' is not in the mapping file's [departments] table: "
+            'add it there: "XYZ" = "<our department code>"',
+        ),
+        (
+            adt("A01", pv1={3: None, 10: "ONK"}),
+            "PV1-10: department code 'ONK' is not in the mapping file's [departments] table: "
+            'add it there: "ONK" = "<our department code>"',
+        ),
+        (
+            adt("A03", pv1={36: "99"}),
+            "PV1-36: discharge disposition '99' is not in the mapping file's [dispositions] table: "
+            "add it there as one of home_nursing, nursing_home, other, residential, temporary_stay",
+        ),
+        (
+            adt("A03", pv1={3: None, 10: None}),
+            "PV1-3: no department: neither PV1-3 (point of care) nor PV1-10 is given",
+        ),
+        (
+            adt("A03", pv1={19: None}),
+            "PV1-19: the visit number is required: it ties the events of a stay together",
+        ),
+        (adt("A03", pid3="Z4711^^^EPIC^MR"), f"PID-3: {NO_CPR}"),
+        (adt("A03", pid3=""), f"PID-3: {NO_CPR}"),
+        (
+            adt("A03", pid3="3213401234^^^CPR"),
+            "PID-3: the CPR number does not hold a real birth date",
+        ),
+        (
+            adt("A03", pid3="0101401234^^^CPR~1503521236^^^1.2.208.176.1.2"),
+            "PID-3: two different CPR numbers for one patient",
+        ),
+        (
+            adt("A03", pv1={45: "202611231"}),
+            "PV1-45: not an HL7 time to the minute (YYYYMMDDHHMM[SS][+/-ZZZZ]): '202611231'",
+        ),
+        (adt("A03", pv1={45: "202611310915"}), "PV1-45: not a real date and time: '202611310915'"),
+        (
+            adt("A03", pv1={44: "202603200800", 45: "202603290230"}),
+            "PV1-45: 202603290230 does not exist in Copenhagen (daylight saving starts): give an offset",
+        ),
+        (
+            adt("A03", pv1={44: "202610200800", 45: "202610250230"}),
+            "PV1-45: 202610250230 happens twice in Copenhagen (daylight saving ends): give an offset",
+        ),
+        (adt("A03", pv1={45: "202611241200"}), "PV1-45: the discharge time is in the future"),
+        (
+            adt("A03", pv1={44: "202611231000"}),
+            "PV1-44: the admission time is after the discharge time (PV1-45)",
+        ),
+        (
+            adt("A01", pv1={2: "P"}),
+            "PV1-2: patient class 'P': an admission (A01) needs I (inpatient), E (emergency) "
+            "or O (outpatient)",
+        ),
+        (
+            adt("A01", pv1={44: None}),
+            "PV1-44: the admission time is required (and EVN-6, when the event occurred, is empty too)",
+        ),
+        (adt("A03", with_pv1=False), "PV1: the PV1 segment is missing"),
+        (
+            adt("A40", extra=()),
+            "MRG: the MRG segment is missing: a merge (A40) names the old identity in MRG-1",
+        ),
+        (
+            adt("A40", extra=(segment("MRG", {1: f"{CPR_ACTIVE}^^^CPR"}),)),
+            "MRG-1: the old identity is the same CPR number as PID-3",
+        ),
+    ),
+    ids=[
+        "unknown-department",
+        "unknown-service",
+        "unmappable-disposition",
+        "no-department",
+        "no-visit-number",
+        "no-cpr-identifier",
+        "empty-pid-3",
+        "impossible-cpr",
+        "two-cprs",
+        "time-without-minutes",
+        "31-november",
+        "dst-gap",
+        "dst-repeat",
+        "discharge-in-future",
+        "admitted-after-discharge",
+        "pre-admit-class",
+        "admission-without-time",
+        "no-pv1",
+        "merge-without-mrg",
+        "merge-into-itself",
+    ],
+)
+def test_a_message_that_cannot_be_applied_names_its_id_field_and_fault_and_gives_no_event(
+    message: str, line: str
+) -> None:
+    events, problems = read(message)
+
+    assert events == []
+    assert problems == [f"adt.hl7: message MSG0001: {line}"]
+    assert CPR_ACTIVE not in problems[0] and "1503521236" not in problems[0]
+
+
+@pytest.mark.parametrize("separator", ["\r", "\n", "\r\n"], ids=["cr", "lf", "crlf"])
+def test_segments_may_be_separated_by_cr_lf_or_both(separator: str) -> None:
+    events, problems = read(adt("A03", separator=separator))
+
+    assert problems == []
+    assert [(e.kind, e.department, e.destination) for e in events] == [
+        (EventKind.DISCHARGE, "RH-KARD", "nursing_home")
+    ]
+
+
+def test_a_replacement_cpr_number_with_letters_is_read_and_never_shown() -> None:
+    [event], problems = read(adt("A03", pid3=f"{REPLACEMENT_CPR.lower()}^^^CPR"))
+    assert (problems, event.cpr) == ([], REPLACEMENT_CPR)
+
+    _, problems = read(adt("A03", pid3=f"{REPLACEMENT_CPR}^^^CPR", pv1={36: "99"}))
+    assert len(problems) == 1 and REPLACEMENT_CPR not in problems[0]
+
+
+def test_a_merge_names_the_old_identity_from_mrg_1() -> None:
+    message = adt("A40", extra=(segment("MRG", {1: f"{REPLACEMENT_CPR}^^^CPR", 5: "V9001"}),))
+
+    [event], problems = read(message)
+
+    assert problems == []
+    assert (event.kind, event.cpr, event.merged_cpr) == (EventKind.MERGE, CPR_ACTIVE, REPLACEMENT_CPR)
+    assert event.at == utc("2026-11-23T10:30:00+01:00")  # EVN-2: a merge's time only orders it
+
+
+def test_a_discharge_of_a_patient_who_died_is_a_death() -> None:
+    [event], problems = read(adt("A03", pid30="Y", pv1={36: None}))
+
+    assert problems == []
+    assert (event.kind, event.at) == (EventKind.DEATH, utc("2026-11-23T09:15:00+01:00"))
+
+
+def test_a_file_of_several_messages_framed_or_not_gives_every_event_and_each_problem_by_message() -> None:
+    text = (
+        "\x0b"
+        + adt("A01", message_id="M1")
+        + "\x1c\r"
+        + "\n\n"
+        + adt("A03", message_id="M2", separator="\n")
+        + "\n"
+        + adt("A03", message_id="M3", pv1={36: "99"})
+        + adt("A03", message_id="M2")
+    )
+
+    events, problems = read(text)
+
+    assert len(split_messages(text)) == 4
+    assert [event.message_id for event in events] == ["M1", "M2", "M2"]
+    assert problems == [
+        "adt.hl7: message M3: PV1-36: discharge disposition '99' is not in the mapping file's [dispositions] "
+        "table: add it there as one of home_nursing, nursing_home, other, residential, temporary_stay",
+        "adt.hl7: message M2: MSH-10: the same id as message 2 of the file: each message needs its own",
+    ]
+
+
+def test_an_adt_event_the_line_does_not_use_is_accepted_with_a_note_and_changes_nothing() -> None:
+    reading = read_message(adt("A05"), MAPS, NOW)
+
+    assert (reading.ack, reading.events) == (Ack.ACCEPTED, [])
+    ack = build_ack(reading, NOW, control_id="ACK1").split("\r")
+    assert ack[1] == "MSA|AA|MSG0001|the event 'A05' is not used by Linje 72: nothing changed"
+
+    problems = Problems("adt.hl7")
+    assert read_adt(adt("A05"), MAPS, problems, NOW) == []
+    assert (problems.lines(), problems.warnings()) == (
+        [],
+        [
+            "adt.hl7: message MSG0001: MSH-9: warning: "
+            "the event 'A05' is not used by Linje 72: nothing changed"
+        ],
+    )
+
+
+def segments(ack: str) -> dict[str, list[str]]:
+    assert ack.endswith("\r")
+    return {line[:3]: line.split("|") for line in ack.rstrip("\r").split("\r")}
+
+
+def test_an_applied_message_is_acknowledged_aa_to_its_sender_with_its_control_id() -> None:
+    reading = read_message(adt("A03"), MAPS, NOW)
+
+    ack = segments(build_ack(reading, NOW, control_id="L72ACK1"))
+
+    assert ack["MSH"][2:12] == [
+        "LINJE72",
+        "REGH",
+        "EPIC",
+        "RH",
+        "20261123120000+0100",
+        "",
+        "ACK^A03^ACK",
+        "L72ACK1",
+        "P",
+        "2.5",
+    ]
+    assert ack["MSA"] == ["MSA", "AA", "MSG0001", "applied"]
+    assert "ERR" not in ack
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "message_id", "err"),
+    (
+        (
+            adt("A03", pv1={36: "99"}),
+            "AE",
+            "MSG0001",
+            [
+                "ERR",
+                "",
+                "PV1^1^36",
+                "103^Table value not found^HL70357",
+                "E",
+                "",
+                "",
+                "",
+                "PV1-36: discharge disposition '99' is not in the mapping file's [dispositions] table: "
+                "add it there as one of home_nursing, nursing_home, other, residential, temporary_stay",
+            ],
+        ),
+        (
+            "this is not HL7 at all",
+            "AR",
+            "",
+            [
+                "ERR",
+                "",
+                "MSH^1",
+                "102^Data type error^HL70357",
+                "E",
+                "",
+                "",
+                "",
+                "MSH: not an HL7 v2 message: it must start with an MSH segment",
+            ],
+        ),
+        (
+            adt("R01", message_type="ORU", message_id="LAB7"),
+            "AR",
+            "LAB7",
+            [
+                "ERR",
+                "",
+                "MSH^1^9",
+                "200^Unsupported message type^HL70357",
+                "E",
+                "",
+                "",
+                "",
+                "MSH-9: message type 'ORU' is not read here: Linje 72 reads ADT messages",
+            ],
+        ),
+        (
+            adt("A03", message_id=""),
+            "AR",
+            "",
+            [
+                "ERR",
+                "",
+                "MSH^1^10",
+                "101^Required field missing^HL70357",
+                "E",
+                "",
+                "",
+                "",
+                "MSH-10: the message control id is required (the acknowledgement names it)",
+            ],
+        ),
+    ),
+    ids=["unmappable-disposition-AE", "garbage-AR", "not-adt-AR", "no-control-id-AR"],
+)
+def test_a_message_that_cannot_be_applied_or_read_is_answered_ae_or_ar_saying_why(
+    message: str, code: str, message_id: str, err: list[str]
+) -> None:
+    ack = segments(build_ack(read_message(message, MAPS, NOW), NOW, control_id="L72ACK1"))
+
+    assert ack["MSA"][:3] == ["MSA", code, message_id]
+    assert ack["MSA"][3] == err[8]
+    assert ack["ERR"] == err
+    assert CPR_ACTIVE not in "|".join(ack["MSA"] + ack["ERR"])
