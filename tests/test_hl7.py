@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 
-from app.intake.hl7v2 import Ack, FeedMaps, build_ack, read_adt, read_message, split_messages
+from app.intake.hl7v2 import (
+    Ack,
+    FeedMaps,
+    build_ack,
+    read_adt,
+    read_bytes,
+    read_message,
+    refusal,
+    split_messages,
+)
 from app.intake.stays import EventKind, Source
 from app.intake.table import Problems
+from app.mllp.server import Answer, Limits, MllpServer
 from tests.factories import CPR_ACTIVE
 from tests.hl7_messages import adt, segment
 
@@ -414,3 +428,123 @@ def test_a_message_that_cannot_be_applied_or_read_is_answered_ae_or_ar_saying_wh
     assert ack["MSA"][3] == err[8]
     assert ack["ERR"] == err
     assert CPR_ACTIVE not in "|".join(ack["MSA"] + ack["ERR"])
+
+
+# The MLLP listener over a real socket on loopback.
+
+START, END = b"\x0b", b"\x1c\r"
+
+
+class Sender:
+    """A sending system's side of one MLLP connection, every wait bounded by a timeout."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.buffer = b""
+
+    def send(self, message: str | bytes) -> None:
+        data = message.encode() if isinstance(message, str) else message
+        self.sock.sendall(START + data + END)
+
+    def ack(self) -> dict[str, list[str]]:
+        while END not in self.buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed before an acknowledgement")
+            self.buffer += data
+        frame, _, self.buffer = self.buffer.partition(END)
+        assert frame.startswith(START)
+        return segments(frame[1:].decode())
+
+    def closed(self) -> bool:
+        """Say whether the listener has closed the connection (waiting at most the socket's timeout)."""
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def listening(answer: Answer, limits: Limits | None = None) -> Iterator[MllpServer]:
+    server = MllpServer(("127.0.0.1", 0), answer, refuse, limits)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def refuse(reason: str) -> bytes:
+    return refusal(reason, NOW).encode()
+
+
+def read_only(payload: bytes) -> bytes:
+    """Answer as the listener does, without a database: read, and acknowledge what was read."""
+    return build_ack(read_bytes(payload, MAPS, NOW), NOW).encode()
+
+
+def test_the_server_answers_each_message_on_one_connection_with_its_own_id() -> None:
+    with listening(read_only) as server, Sender(server.port) as sender:
+        for number in range(1, 4):
+            sender.send(adt("A03", message_id=f"M{number}"))
+        # Two messages in one write, and one split across writes, are framed all the same.
+        sender.sock.sendall(START + adt("A01", message_id="M4").encode() + END + START + b"MSH|^~")
+        sender.sock.sendall(adt("A01", message_id="M5").encode()[6:] + END)
+
+        acks = [sender.ack()["MSA"][:3] for _ in range(5)]
+
+    assert acks == [["MSA", "AA", f"M{number}"] for number in range(1, 6)]
+
+
+def test_a_garbage_frame_is_answered_ar_and_the_connection_goes_on() -> None:
+    with listening(read_only) as server, Sender(server.port) as sender:
+        sender.send(b"\x00\xffnot hl7")
+        rejected = sender.ack()
+        sender.send(adt("A03", message_id="M2"))
+        accepted = sender.ack()
+
+    assert rejected["MSA"][:2] == ["MSA", "AR"]
+    assert accepted["MSA"][:3] == ["MSA", "AA", "M2"]
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    (
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "27 bytes outside a frame (MLLP starts each with 0x0B)"),
+        (START + b"MSH|" + b"x" * 2000, "a message longer than 1000 bytes"),
+    ),
+    ids=["not-mllp", "too-large"],
+)
+def test_bytes_that_are_not_mllp_are_answered_ar_and_closed_without_harm_to_other_connections(
+    data: bytes, text: str
+) -> None:
+    with listening(read_only, Limits(max_message=1000)) as server:
+        with Sender(server.port) as other, Sender(server.port) as sender:
+            sender.sock.sendall(data)
+            answer = sender.ack()
+            closed = sender.closed()
+            other.send(adt("A03"))
+            other_ack = other.ack()
+
+    assert answer["MSA"] == ["MSA", "AR", "", text]
+    assert closed
+    assert other_ack["MSA"][:2] == ["MSA", "AA"]
+
+
+def test_a_sender_that_stalls_mid_message_is_closed_after_the_frame_timeout() -> None:
+    with listening(read_only, Limits(frame_seconds=0.2)) as server, Sender(server.port) as sender:
+        sender.sock.sendall(START + b"MSH|^~\\&|EPIC")
+        # The listener closes it; the socket's own timeout (5 s) only bounds the wait.
+        assert sender.closed()

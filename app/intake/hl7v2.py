@@ -120,7 +120,7 @@ class Hl7Problem:
     code: ErrorCode = ErrorCode.REQUIRED
 
     def line(self) -> str:
-        return f"{self.where}: {self.text}"
+        return f"{self.where}: {self.text}" if self.where else self.text
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,20 @@ def read_adt(text: str, maps: FeedMaps, problems: Problems, now: datetime) -> li
             problems.warn(number, "MSH-9", reading.note, place=place)
         events += reading.events
     return events
+
+
+def read_bytes(payload: bytes, maps: FeedMaps, now: datetime) -> Reading:
+    """Read one message as it came over the wire: UTF-8, or Latin-1 when MSH-18 says 8859/1."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        first = payload.split(b"\r", 1)[0].split(b"\n", 1)[0]
+        if b"8859/1" not in first:
+            text = payload.decode("utf-8", errors="replace")
+            reading = Reading(message_id=_guess_id(normalise(text)))
+            return _reject(reading, "MSH-18", "not UTF-8 text, and MSH-18 does not declare 8859/1 (Latin-1)")
+        text = payload.decode("latin-1")
+    return read_message(text, maps, now)
 
 
 def read_message(text: str, maps: FeedMaps, now: datetime, *, number: int = 1) -> Reading:
@@ -652,9 +666,19 @@ def build_ack(
     msa = f"MSA|{code}|{_escape(reading.message_id)}|{_escape(text)[:MSA_TEXT_LENGTH]}"
     segments = [msh, msa]
     for problem in found:
+        if not problem.where:
+            segments.append(
+                f"ERR|||{problem.code}^{ERROR_NAMES[problem.code]}^HL70357|E||||{_escape(problem.text)}"
+            )
+            continue
         # ERR-2 where (segment^sequence^field), ERR-3 the code (table 0357), ERR-4 severity, ERR-8 the text.
         segment, _, number = problem.where.partition("-")
         location = f"{_escape(segment)}^1^{_escape(number)}" if number else f"{_escape(segment)}^1"
         name = ERROR_NAMES[problem.code]
         segments.append(f"ERR||{location}|{problem.code}^{name}^HL70357|E||||{_escape(problem.line())}")
     return "\r".join(segments) + "\r"
+
+
+def refusal(reason: str, now: datetime) -> str:
+    """Return the AR for bytes that cannot even be framed as a message (MSA-2 empty: no id is known)."""
+    return build_ack(Reading(rejected=True), now, problems=[Hl7Problem("", reason, ErrorCode.DATA_TYPE)])
