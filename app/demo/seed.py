@@ -55,7 +55,7 @@ def seed_demo(session: Session, vault: CprVault, policy: Policy, now: datetime) 
     publish_rota(
         session, policy, shifts, now, Author("demo", "demo"), file_name="demo rota", acknowledged=True
     )
-    discharges = store_discharges(session, vault, discharge_records(now))
+    discharges = store_discharges(session, vault, discharge_records(now), now)
     seed_accounts(session, now)
     return _summary(policy.calendar, now, window, len(shifts), discharges.count, callers.count)
 

@@ -67,4 +67,7 @@ class StayEvent:
     cancels: EventKind | None = None  # with CANCEL: which event is undone
     merged_cpr: str | None = None  # with MERGE: the identity that is merged into `cpr`
     message_id: str = ""  # the sender's id of the message (for its acknowledgement and our log)
+    # The event states the whole discharge (a file's or a batch's record): what it leaves out is
+    # empty now. Otherwise (HL7, FHIR) what it leaves out stays as it was.
+    complete: bool = False
     place: str = ""  # where in the message or file (for problems)

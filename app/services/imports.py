@@ -179,7 +179,7 @@ def _discharges(text: str, problems: Problems, context: _Context) -> str | None:
         return None
     if context.vault is None:
         raise ValueError("discharges are imported with the CPR vault")
-    done = store_discharges(context.session, context.vault, records)
+    done = store_discharges(context.session, context.vault, records, context.now)
     return f"{plural(done.count, 'discharge')}: {done.added} added, {done.updated} updated"
 
 
