@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +84,7 @@ class ErrorCode(enum.StrEnum):
     REQUIRED = "101"  # required field missing
     DATA_TYPE = "102"  # data type error: not a time, not a CPR number
     TABLE_VALUE = "103"  # table value not found: a code the mapping file does not have
+    UNKNOWN_KEY = "204"  # unknown key identifier: e.g. a cancel of a stay never reported
     UNSUPPORTED_TYPE = "200"  # unsupported message type
     INTERNAL = "207"  # application internal error: ours, resend later
 
@@ -93,6 +94,7 @@ ERROR_NAMES = {
     ErrorCode.REQUIRED: "Required field missing",
     ErrorCode.DATA_TYPE: "Data type error",
     ErrorCode.TABLE_VALUE: "Table value not found",
+    ErrorCode.UNKNOWN_KEY: "Unknown key identifier",
     ErrorCode.UNSUPPORTED_TYPE: "Unsupported message type",
     ErrorCode.INTERNAL: "Application internal error",
 }
@@ -180,7 +182,14 @@ def split_messages(text: str) -> list[str]:
     return ["\r".join(lines) for lines in messages]
 
 
-def read_adt(text: str, maps: FeedMaps, problems: Problems, now: datetime) -> list[StayEvent]:
+def read_adt(
+    text: str,
+    maps: FeedMaps,
+    problems: Problems,
+    now: datetime,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[StayEvent]:
     """Return the events of every message in `text`; each problem goes to `problems` by message and field.
 
     A line is `FILE: message MSH-10: PV1-45: what is wrong`; a message without an id is
@@ -189,7 +198,10 @@ def read_adt(text: str, maps: FeedMaps, problems: Problems, now: datetime) -> li
     """
     events: list[StayEvent] = []
     seen: dict[str, int] = {}
-    for number, message in enumerate(split_messages(text), start=1):
+    messages = split_messages(text)
+    for number, message in enumerate(messages, start=1):
+        if progress is not None:
+            progress(number, len(messages))
         reading = read_message(message, maps, now, number=number)
         place = f"message {reading.message_id}" if reading.message_id else f"message {number} (no MSH-10)"
         for problem in reading.problems:
