@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from app import create_app
+from app.config import ConfigError, feed_mappings_from
+from app.data.models import Contact, Discharge
 from app.intake.hl7v2 import (
     Ack,
     FeedMaps,
@@ -22,9 +31,13 @@ from app.intake.hl7v2 import (
 )
 from app.intake.stays import EventKind, Source
 from app.intake.table import Problems
+from app.mllp.listener import make_server
 from app.mllp.server import Answer, Limits, MllpServer
+from ivr.simulator import ScriptedPhone, play_call
+from tests import factories as f
 from tests.factories import CPR_ACTIVE
 from tests.hl7_messages import adt, segment
+from tests.support import AFTER_HOURS, EXAMPLES, Clock, app_settings
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 12:00 in Copenhagen
 MAPS = FeedMaps(
@@ -548,3 +561,302 @@ def test_a_sender_that_stalls_mid_message_is_closed_after_the_frame_timeout() ->
         sender.sock.sendall(START + b"MSH|^~\\&|EPIC")
         # The listener closes it; the socket's own timeout (5 s) only bounds the wait.
         assert sender.closed()
+
+
+# The listener with the database: what a sender sees, and where a call goes after each step.
+
+NURSE = "+4532501010"
+ANNA = "+4540101001"  # RH-KARD's day shift on Monday: first in its chain, for a patient admitted too
+GER_DAY = "+4531203001"  # BFH-GER has no rota: its day phone is first
+
+
+@pytest.fixture
+def region(app: Flask, session: Session) -> None:
+    """RH-KARD with Anna on Monday's day shift, BFH-GER, a home nurse; the mapping file of docs/examples."""
+    kard = f.department(session)
+    f.department(
+        session,
+        "BFH-GER",
+        name="Geriatrisk Afdeling",
+        day_phone=GER_DAY,
+        oncall_phone=None,
+        switchboard_phone="+4531200000",
+    )
+    f.caller(session)
+    f.shift(session, kard, "day", "2026-11-23 08:00", "2026-11-23 15:00", ANNA, "Anna Holm")
+    session.commit()
+    app.config["FEED_MAPPINGS"] = feed_mappings_from({"LINJE72_FEED_MAPPINGS": str(EXAMPLES / MAPPINGS)})
+
+
+MAPPINGS = "feed-mappings.toml"
+
+
+def send(app: Flask, *messages: str) -> list[list[str]]:
+    """Send the messages over one MLLP connection to a listener on loopback; return each MSA."""
+    server = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with Sender(server.port) as sender:
+            answers = []
+            for message in messages:
+                sender.send(message)
+                answers.append(sender.ack()["MSA"])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    return answers
+
+
+def call_about(app: Flask, session: Session, cpr: str = CPR_ACTIVE) -> tuple[str, str]:
+    """Place a call from the home nurse about the patient; return the contact's route and the first ring."""
+    trace = play_call(app, NURSE, ScriptedPhone([cpr, "1"]))
+    session.expire_all()
+    contact = session.scalars(select(Contact).order_by(Contact.id.desc())).first()
+    assert contact is not None
+    return contact.route, trace.rung[0]
+
+
+DISCHARGED = adt("A03", message_id="M1")  # Monday 09:15 from KAR, to a nursing home
+ADMIT_ELSEWHERE = {3: "GER^4^1^BFH", 19: "V9002^^^BFH^VN", 44: "202611230945"}
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("messages", "acks", "route", "first_ring"),
+    (
+        # A discharge to a nursing home: the discharging department holds the patient.
+        ([DISCHARGED], ["AA"], "responsibility", ANNA),
+        # An inpatient admission elsewhere ends it: the admitting department, route inpatient.
+        ([DISCHARGED, adt("A01", message_id="M2", pv1=ADMIT_ELSEWHERE)], ["AA", "AA"], "inpatient", GER_DAY),
+        # An emergency visit or an outpatient registration does not.
+        (
+            [DISCHARGED, adt("A01", message_id="M2", pv1={**ADMIT_ELSEWHERE, 2: "E"})],
+            ["AA", "AA"],
+            "responsibility",
+            ANNA,
+        ),
+        (
+            [DISCHARGED, adt("A04", message_id="M2", pv1={**ADMIT_ELSEWHERE, 2: "O"})],
+            ["AA", "AA"],
+            "responsibility",
+            ANNA,
+        ),
+        # A cancelled discharge (A13): the patient is in hospital again.
+        ([DISCHARGED, adt("A13", message_id="M2")], ["AA", "AA"], "inpatient", ANNA),
+        # Admitted, on leave (still admitted), back, then moved to BFH-GER.
+        (
+            [
+                adt("A01", message_id="M1"),
+                adt("A21", message_id="M2"),
+            ],
+            ["AA", "AA"],
+            "inpatient",
+            ANNA,
+        ),
+        (
+            [
+                adt("A01", message_id="M1"),
+                adt("A21", message_id="M2"),
+                adt("A22", message_id="M3"),
+                adt("A02", message_id="M4", pv1={3: "GER^4^1^BFH", 6: "KAR^312^2^RH"}),
+            ],
+            ["AA", "AA", "AA", "AA"],
+            "inpatient",
+            GER_DAY,
+        ),
+        # A discharge home (disposition 01: other) opens no responsibility.
+        ([adt("A03", message_id="M1", pv1={36: "01"})], ["AA"], "no_responsibility", AFTER_HOURS),
+        # A discharge without its time is refused whole: nothing stored.
+        ([adt("A03", message_id="M1", pv1={45: None})], ["AE"], "no_responsibility", AFTER_HOURS),
+        # A discharge with a disposition the mapping file lacks: refused, nothing stored.
+        ([adt("A03", message_id="M1", pv1={36: "77"})], ["AE"], "no_responsibility", AFTER_HOURS),
+        # The same message twice is applied once; a cancel of a stay never reported is refused.
+        ([DISCHARGED, DISCHARGED], ["AA", "AA"], "responsibility", ANNA),
+        ([adt("A13", message_id="M1")], ["AE"], "no_responsibility", AFTER_HOURS),
+    ),
+    ids=[
+        "discharged-to-nursing-home",
+        "admitted-elsewhere",
+        "emergency-visit",
+        "outpatient-visit",
+        "discharge-cancelled",
+        "on-leave",
+        "leave-back-transfer",
+        "discharged-home",
+        "no-discharge-time",
+        "unmappable-disposition",
+        "sent-twice",
+        "cancel-of-unknown-stay",
+    ],
+)
+def test_a_call_after_each_step_goes_where_the_routing_policy_says(
+    app: Flask, session: Session, messages: list[str], acks: list[str], route: str, first_ring: str
+) -> None:
+    answers = send(app, *messages)
+
+    # Each answer names its own message (MSA-2 = MSH-10).
+    sent_ids = [message.split("|")[9] for message in messages]
+    assert [(msa[1], msa[2]) for msa in answers] == list(zip(acks, sent_ids, strict=True))
+    assert call_about(app, session) == (route, first_ring)
+
+
+@pytest.mark.usefixtures("region")
+def test_the_sender_is_told_what_cannot_be_applied_and_the_log_names_the_message_not_the_patient(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="linje72.mllp")
+
+    answers = send(
+        app,
+        adt("A13", message_id="M1"),
+        DISCHARGED,
+        DISCHARGED.replace("M1", "M2"),
+        adt("A03", message_id="M3", pv1={36: "77"}),
+    )
+
+    assert answers == [
+        ["MSA", "AE", "M1", "no stay 'V9001' to cancel"],
+        ["MSA", "AA", "M1", "applied"],
+        ["MSA", "AA", "M2", "applied"],
+        [
+            "MSA",
+            "AE",
+            "M3",
+            "PV1-36: discharge disposition '77' is not in the mapping file's [dispositions] table: "
+            "add it there as one of home_nursing, nursing_home, other, residential, temporary_stay",
+        ],
+    ]
+    logged = [record.getMessage() for record in caplog.records]
+    assert "message M1 (ADT^A13) acknowledged AE: no stay 'V9001' to cancel" in logged
+    assert "message M1 (ADT^A03) acknowledged AA: applied" in logged
+    assert not any(CPR_ACTIVE in line for line in logged)
+
+
+@pytest.mark.usefixtures("region")
+def test_a_message_sent_again_is_acknowledged_again_and_changes_nothing(app: Flask, session: Session) -> None:
+    answers = send(app, DISCHARGED, DISCHARGED)
+
+    assert answers[1] == ["MSA", "AA", "M1", "already applied: nothing changed"]
+    assert session.scalar(select(func.count()).select_from(Discharge)) == 1
+
+
+@pytest.mark.usefixtures("region")
+def test_a_merge_moves_the_stays_of_a_replacement_number_to_the_real_one(
+    app: Flask, session: Session
+) -> None:
+    merge = adt("A40", message_id="M2", extra=(segment("MRG", {1: f"{REPLACEMENT_CPR}^^^CPR"}),))
+
+    answers = send(app, adt("A03", message_id="M1", pid3=f"{REPLACEMENT_CPR}^^^CPR"), merge)
+
+    assert [msa[1] for msa in answers] == ["AA", "AA"]
+    assert call_about(app, session) == ("responsibility", ANNA)
+
+
+# The same messages from a file: `linje72 import hl7 FILE`.
+
+
+@pytest.mark.usefixtures("region")
+def test_a_file_of_messages_is_imported_whole_and_the_call_routes_by_it(
+    app: Flask, session: Session, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "adt.hl7"
+    path.write_text(
+        "\x0b" + adt("A01", message_id="M1") + "\x1c\r\n" + adt("A03", message_id="M2", separator="\n")
+    )
+
+    result = runner.invoke(args=["import", "hl7", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"{path}: 2 messages with 2 events: 1 stays added, 1 updated, 0 unchanged"
+    )
+    assert call_about(app, session) == ("responsibility", ANNA)
+
+
+@pytest.mark.usefixtures("region")
+@pytest.mark.parametrize(
+    ("messages", "errors"),
+    (
+        (
+            [adt("A01", message_id="M1"), adt("A03", message_id="M2", pv1={3: "XYZ^1^1^RH", 45: None})],
+            [
+                "message M2: PV1-3: department code 'XYZ' is not in the mapping file's [departments] table: "
+                'add it there: "XYZ" = "<our department code>"',
+                "message M2: PV1-45: the discharge time is required "
+                "(and EVN-6, when the event occurred, is empty too)",
+            ],
+        ),
+        (
+            [adt("A03", message_id="M1"), adt("A11", message_id="M2", pv1={19: "V7"})],
+            ["message M2: no stay 'V7' to cancel"],
+        ),
+    ),
+    ids=["bad-fields", "refused-by-the-stays"],
+)
+def test_a_file_with_any_problem_is_refused_whole_each_line_naming_the_message_and_field(
+    app: Flask,
+    session: Session,
+    runner: FlaskCliRunner,
+    tmp_path: Path,
+    messages: list[str],
+    errors: list[str],
+) -> None:
+    path = tmp_path / "adt.hl7"
+    path.write_text("\n".join(messages))
+
+    result = runner.invoke(args=["import", "hl7", str(path)])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"{path}: {line}" for line in errors] + [
+        f"{path}: refused; nothing was changed."
+    ]
+    assert CPR_ACTIVE not in result.output
+    assert session.scalar(select(func.count()).select_from(Discharge)) == 0
+
+
+# The mapping file, checked at start.
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    (
+        (
+            "[departments]\nKAR = 'RH-KARD'\n[dispositions]\n'03' = 'plejehjem'\n",
+            "[dispositions] '03' maps to 'plejehjem', which is not a destination (one of home_nursing, "
+            "nursing_home, other, residential, temporary_stay)",
+        ),
+        ("[departments]\nKAR = \n", "not valid TOML: "),
+        (
+            "[afdelinger]\nKAR = 'RH-KARD'\n",
+            "unknown table or key 'afdelinger' (expected [departments], [dispositions])",
+        ),
+        ("[departments]\nKAR = 7\n", "[departments] 'KAR' must map to a name in quotes, not 7"),
+    ),
+    ids=["unknown-destination", "malformed", "unknown-table", "not-text"],
+)
+def test_a_faulty_mapping_file_stops_the_start_naming_the_setting_and_the_fault(
+    database_url: str, clock: Clock, instance_path: str, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "mappings.toml"
+    path.write_text(content)
+
+    with pytest.raises(ConfigError) as raised:
+        create_app(app_settings(database_url, clock, instance_path, LINJE72_FEED_MAPPINGS=str(path)))
+
+    assert str(raised.value).startswith(f"LINJE72_FEED_MAPPINGS ({path}): {message}")
+
+
+def test_the_listener_does_not_start_with_a_mapping_to_a_department_that_does_not_exist(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    app.config["FEED_MAPPINGS"] = feed_mappings_from({"LINJE72_FEED_MAPPINGS": str(EXAMPLES / MAPPINGS)})
+
+    result = runner.invoke(args=["mllp", "--port", "0"])
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"linje72: LINJE72_FEED_MAPPINGS ({EXAMPLES / MAPPINGS}): [departments] 'GER' maps to 'BFH-GER', "
+        "which is not a department here (import it first: linje72 import departments FILE)"
+    )
