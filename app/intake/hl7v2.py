@@ -202,7 +202,7 @@ def read_adt(
     for number, message in enumerate(messages, start=1):
         if progress is not None:
             progress(number, len(messages))
-        reading = read_message(message, maps, now, number=number)
+        reading = read_message(message, maps, now)
         place = f"message {reading.message_id}" if reading.message_id else f"message {number} (no MSH-10)"
         for problem in reading.problems:
             problems.add(number, problem.where, problem.text, place=place)
@@ -235,8 +235,8 @@ def read_bytes(payload: bytes, maps: FeedMaps, now: datetime) -> Reading:
     return read_message(text, maps, now)
 
 
-def read_message(text: str, maps: FeedMaps, now: datetime, *, number: int = 1) -> Reading:
-    """Read one ADT message; `number` is its place in a file, for the events' `place`."""
+def read_message(text: str, maps: FeedMaps, now: datetime) -> Reading:
+    """Read one ADT message: its events, or what is wrong with it (nothing of it is then kept)."""
     text = normalise(text).strip("\r\n\x0b\x1c")
     reading = Reading(message_id=_guess_id(text))
     if not text.startswith("MSH") or len(text) < 8:
