@@ -200,8 +200,8 @@ def test_a_feeds_cpr_number_may_be_a_replacement_number(given: str, expected: st
     [
         ("3102401234", "the CPR number does not hold a real birth date"),
         ("3102407AB1", "the replacement CPR number does not start with a real day and month"),
-        ("01014012", "a CPR number has 10 characters"),
-        ("01AB401234", "a replacement CPR number is six digits of a birth date and four letters or digits"),
+        ("01014012", "a CPR number has 10 digits, or (a replacement number) a birth date DDMMYY"),
+        ("01AB401234", "a CPR number has 10 digits, or (a replacement number) a birth date DDMMYY"),
     ],
 )
 def test_a_feeds_cpr_number_without_a_real_date_is_refused_without_quoting_it(

@@ -20,6 +20,7 @@ from app.cli.calls import call, oncall
 from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
 from app.cli.feeds import feed
+from app.cli.hl7 import mllp
 from app.cli.jobs import scheduler
 from app.cli.security import security
 from app.cli.tokens import token
@@ -42,6 +43,7 @@ COMMANDS = (
     coverage,
     planner_phone,
     feed,
+    mllp,
 )
 
 
