@@ -8,6 +8,9 @@ about 330,000) and 500,000 contacts with their dial attempts, then prints:
   (target: p99 under 20 ms), with each figure's ratio to its target. Run:
 
     .venv/bin/python bench/console.py [--database-url URL] [--contacts 500000] [--departments 300]
+
+The build takes minutes on PostgreSQL; measure again on the same database with
+`--skip-build` (and only the API with `--skip-pages`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -27,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.data.db import dispose, get_engine, session_scope  # noqa: E402
@@ -156,9 +160,20 @@ def build(url: str, departments: int, contacts: int) -> None:
                 )
         with session_scope(write=True) as session:
             add_user(session, "bench@x.dk", "admin", [], "bench password 72", NOW)
-            _, token = add_token(session, "bench", ["read"], NOW)
-        (Path(tempfile.gettempdir()) / "linje72-bench-token").write_text(token)
     dispose(app)
+
+
+def new_token(url: str) -> tuple[str, int]:
+    """A read token of its own for this run (a reused database keeps the earlier runs' tokens),
+    and how many departments the database has."""
+    app = create_app(
+        {"DATABASE_URL": url, **REQUIRED_SETTINGS, "CLOCK": lambda: NOW, "LINJE72_LOG_LEVEL": "WARNING"}
+    )
+    with app.app_context(), session_scope(write=True) as session:
+        _, token = add_token(session, f"bench {secrets.token_hex(4)}", ["read"], NOW)
+        departments = session.scalar(select(func.count()).select_from(Department)) or 0
+    dispose(app)
+    return token, departments
 
 
 def timed(fn, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -218,7 +233,7 @@ def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    token = (Path(tempfile.gettempdir()) / "linje72-bench-token").read_text()
+    token, departments = new_token(url)
     base = f"http://127.0.0.1:{port}/api/v1/departments/D{{:03d}}/oncall"
     try:
         for _ in range(100):
@@ -234,7 +249,7 @@ def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
             mine = []
             for i in range(requests):
                 request = urllib.request.Request(
-                    base.format((n * 37 + i) % 300), headers={"Authorization": f"Bearer {token}"}
+                    base.format((n * 37 + i) % departments), headers={"Authorization": f"Bearer {token}"}
                 )
                 started = time.perf_counter()
                 with urllib.request.urlopen(request, timeout=10) as response:
@@ -266,15 +281,21 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--departments", type=int, default=300)
     parser.add_argument("--contacts", type=int, default=500_000)
+    parser.add_argument("--skip-build", action="store_true", help="measure an earlier run's database again")
+    parser.add_argument("--skip-pages", action="store_true", help="measure only the API")
     args = parser.parse_args()
+    if args.skip_build and not args.database_url:
+        parser.error("--skip-build needs the --database-url of an earlier run")
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='linje72-bench-')}/bench.db"
-    started = time.perf_counter()
-    build(url, args.departments, args.contacts)
-    print(
-        f"built {args.departments} departments, a year of rota and {args.contacts} contacts "
-        f"in {time.perf_counter() - started:.0f} s ({url.split('://')[0]})\n"
-    )
-    pages(url)
+    if not args.skip_build:
+        started = time.perf_counter()
+        build(url, args.departments, args.contacts)
+        print(
+            f"built {args.departments} departments, a year of rota and {args.contacts} contacts "
+            f"in {time.perf_counter() - started:.0f} s ({url.split('://')[0]})\n"
+        )
+    if not args.skip_pages:
+        pages(url)
     api_under_gunicorn(url)
 
 
