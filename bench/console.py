@@ -16,6 +16,8 @@ The build takes minutes on PostgreSQL; measure again on the same database with
 from __future__ import annotations
 
 import argparse
+import http.client
+import multiprocessing
 import os
 import random
 import secrets
@@ -28,6 +30,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -221,7 +224,94 @@ def pages(url: str) -> None:
     dispose(app)
 
 
-def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
+def _client(
+    port: int, paths: list[str], token: str, warm_up: int, go: Any, results: Any
+) -> None:  # pragma: no cover - runs in a client process
+    """One client: a closed loop of GETs, each on a new connection (gunicorn's sync workers
+    close every connection after the answer), timed from connecting to the last byte."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str) -> float:
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status}")
+        return (time.perf_counter() - started) * 1000
+
+    for path in paths[:warm_up]:
+        get(path)
+    go.wait()
+    results.put([get(path) for path in paths[warm_up:]])
+
+
+def _urllib_thread_clients(port: int, paths: list[list[str]], token: str) -> list[float]:
+    """The first version's clients: threads of one process, urllib, a new connection each."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def worker(mine: list[str]) -> None:
+        times = []
+        for path in mine:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+            )
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+            times.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(times)
+
+    threads = [threading.Thread(target=worker, args=(mine,)) for mine in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def _measure(
+    name: str, port: int, paths: list[list[str]], token: str, client: str, warm_up: int
+) -> tuple[float, float, float]:
+    """Run one client per list of paths at once; print and return p50, p99 (ms) and requests/s."""
+    started = time.perf_counter()
+    if client == "urllib-threads":
+        latencies = _urllib_thread_clients(port, paths, token)
+        elapsed = time.perf_counter() - started
+    else:
+        context = multiprocessing.get_context("fork")
+        go = context.Barrier(len(paths) + 1)
+        results = context.Queue()
+        processes = [
+            context.Process(target=_client, args=(port, mine, token, warm_up, go, results)) for mine in paths
+        ]
+        for process in processes:
+            process.start()
+        go.wait()  # every client warmed up and ready: the clock starts now
+        started = time.perf_counter()
+        latencies = [t for _ in processes for t in results.get(timeout=300)]
+        elapsed = time.perf_counter() - started
+        for process in processes:
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"a client failed on {name}")
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    rate = len(latencies) / elapsed
+    print(
+        f"  {name:<36} {len(latencies):>6} in {elapsed:5.1f} s {rate:6.0f}/s"
+        f"  p50 {p50:5.1f} ms  p99 {p99:5.1f} ms"
+    )
+    return p50, p99, rate
+
+
+def api_under_gunicorn(url: str, clients: int = 8, requests: int = 1000, client: str = "processes") -> None:
+    """The on-call endpoint under gunicorn, and the bare app (/healthz) with the same clients."""
     env = {**os.environ, "DATABASE_URL": url, **REQUIRED_SETTINGS, "LINJE72_LOG_LEVEL": "WARNING"}
     env["LINJE72_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="linje72-bench-")
     port = 18072
@@ -234,7 +324,12 @@ def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
         stderr=subprocess.DEVNULL,
     )
     token, departments = new_token(url)
-    base = f"http://127.0.0.1:{port}/api/v1/departments/D{{:03d}}/oncall"
+    warm_up = 0 if client == "urllib-threads" else 20
+    oncall = [
+        [f"/api/v1/departments/D{(n * 37 + i) % departments:03d}/oncall" for i in range(warm_up + requests)]
+        for n in range(clients)
+    ]
+    healthz = [["/healthz"] * (warm_up + requests) for _ in range(clients)]
     try:
         for _ in range(100):
             try:
@@ -242,35 +337,16 @@ def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def worker(n: int) -> None:
-            mine = []
-            for i in range(requests):
-                request = urllib.request.Request(
-                    base.format((n * 37 + i) % departments), headers={"Authorization": f"Bearer {token}"}
-                )
-                started = time.perf_counter()
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    response.read()
-                mine.append((time.perf_counter() - started) * 1000)
-            with lock:
-                latencies.extend(mine)
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        latencies.sort()
-        p99 = latencies[int(len(latencies) * 0.99) - 1]
-        print(f"\nGET /api/v1/departments/{{code}}/oncall, gunicorn {workers} workers, {clients} clients:")
-        print(f"  {len(latencies)} requests in {elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s)")
-        p50 = statistics.median(latencies)
-        print(f"  p50 {p50:.1f} ms, p99 {p99:.1f} ms (ratio to the 20 ms target: {p99 / 20:.2f})")
+        print(f"\ngunicorn {workers} sync workers, {clients} clients ({client}), {requests} requests each:")
+        base = _measure("GET /healthz (the bare app)", port, healthz, token, client, warm_up)
+        p50, p99, rate = _measure(
+            "GET /api/v1/departments/{code}/oncall", port, oncall, token, client, warm_up
+        )
+        print(
+            f"  on-call p99 {p99:.1f} ms: ratio to the 20 ms target {p99 / 20:.2f}; "
+            f"to the bare app: p50 {p50 / base[0]:.2f}, p99 {p99 / base[1]:.2f}, "
+            f"requests/s {rate / base[2]:.2f}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -283,6 +359,13 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=500_000)
     parser.add_argument("--skip-build", action="store_true", help="measure an earlier run's database again")
     parser.add_argument("--skip-pages", action="store_true", help="measure only the API")
+    parser.add_argument("--requests", type=int, default=1000, help="API requests per client")
+    parser.add_argument(
+        "--client",
+        choices=("processes", "urllib-threads"),
+        default="processes",
+        help="a process per client with http.client (default), or the first version's urllib threads",
+    )
     args = parser.parse_args()
     if args.skip_build and not args.database_url:
         parser.error("--skip-build needs the --database-url of an earlier run")
@@ -296,7 +379,7 @@ def main() -> None:
         )
     if not args.skip_pages:
         pages(url)
-    api_under_gunicorn(url)
+    api_under_gunicorn(url, requests=args.requests, client=args.client)
 
 
 if __name__ == "__main__":
