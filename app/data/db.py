@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 WRITE_OPTION = "linje72_writes"
+# A pooled connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
 
 
 class Base(DeclarativeBase):
@@ -74,9 +78,9 @@ def make_engine(url: str, *, timeout: float | None = None) -> Engine:
     # Parameters can hold encrypted CPR numbers and their lookup keys: keep them
     # out of exception messages and logs.
     if timeout is None:
-        return create_engine(
-            url, hide_parameters=True, pool_pre_ping=True, connect_args={"connect_timeout": 10}
-        )
+        engine = create_engine(url, hide_parameters=True, connect_args={"connect_timeout": 10})
+        ping_when_idle(engine, IDLE_PING_SECONDS)
+        return engine
     milliseconds = int(timeout * 1000)
     return create_engine(
         url,
@@ -90,6 +94,33 @@ def make_engine(url: str, *, timeout: float | None = None) -> Engine:
             "tcp_user_timeout": milliseconds,
         },
     )
+
+
+def ping_when_idle(engine: Engine, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    """Ping a pooled connection before handing it out only when it has been idle for `seconds`.
+
+    A connection that dies (a server restart, an idle timeout, a firewall) is one that
+    has waited in the pool; one returned milliseconds ago is alive. Pinging every
+    checkout (`pool_pre_ping`) cost a round trip per request; this pings after a pause,
+    and a connection that fails the ping is replaced before anyone uses it. A server
+    that goes away while connections are in constant use fails those requests once,
+    as it would with every checkout pinged.
+    """
+    idle_since = "linje72.idle_since"
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[idle_since] = clock()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(idle_since, None)
+        if since is None or clock() - since < seconds:
+            return  # just made, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 def init_app(app: Flask, url: str, *, call_timeout: float) -> None:
