@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 
-from app.data.db import ping_when_idle
+from app.data.db import ping_when_idle, session_scope
 
 
 class MonotonicClock:
@@ -63,3 +64,21 @@ def test_an_idle_connection_is_pinged_and_a_dead_one_replaced_before_anyone_uses
     answer, replaced = select_one(engine)
     assert answer == 1 and replaced is not first and pings == [first, first]
     engine.dispose()
+
+
+def test_a_reading_scope_runs_without_a_transaction_on_postgresql_and_one_that_writes_never_does(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        with session_scope(autocommit=True) as session:
+            assert session.scalar(text("SELECT 1")) == 1
+            raw: Any = session.connection().connection.dbapi_connection
+            postgresql = session.get_bind().dialect.name == "postgresql"
+            # SQLite keeps its transaction (one snapshot), begun by us.
+            assert raw.autocommit if postgresql else raw.in_transaction
+        with pytest.raises(ValueError, match="not autocommit"), session_scope(write=True, autocommit=True):
+            pass
+        with session_scope() as session:  # the pooled connection is handed back as it was
+            session.scalar(text("SELECT 1"))
+            raw = session.connection().connection.dbapi_connection
+            assert raw.in_transaction if not postgresql else not raw.autocommit

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 from flask_smorest import abort
 from sqlalchemy.orm import Session
 
-from app.data.db import session_scope, will_write
+from app.data.db import session_scope, statements_commit, will_write
 from app.services.tokens import find_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +35,8 @@ def requires_scope(scope: str, *, write: bool = False) -> Callable[[F], F]:
             kind, _, token = header.partition(" ")
             if kind.lower() != "bearer" or not token.strip():
                 abort(401, message="give the calling system's token: Authorization: Bearer <token>")
-            with session_scope(write=write) as session:
+            # A reading request needs no transaction: each statement commits on its own.
+            with session_scope(write=write, autocommit=not write) as session:
                 record = find_token(session, token.strip(), current_app.config["CLOCK"]())
                 if record is None:
                     abort(401, message="the token is not valid (unknown or revoked)")
@@ -46,6 +47,8 @@ def requires_scope(scope: str, *, write: bool = False) -> Callable[[F], F]:
                     session.commit()
                     if write:
                         will_write(session)
+                    else:
+                        statements_commit(session)
                 if scope not in scopes:
                     abort(403, message=f"the token's scopes ({', '.join(scopes)}) do not include {scope!r}")
                 g.api_session = session
