@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from app.data.models import Caller, Contact, Department, Discharge, Shift
@@ -86,21 +86,34 @@ def contact_by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Co
     return session.scalars(query.with_for_update() if lock else query).first()
 
 
-def shifts_covering_all(
-    session: Session, now: datetime, department_ids: Sequence[int]
-) -> dict[int, list[ShiftInfo]]:
-    """Return the shifts covering `now` of many departments, by department id, in one query."""
-    found: dict[int, list[ShiftInfo]] = {department_id: [] for department_id in department_ids}
-    rows = session.scalars(
-        select(Shift)
-        .where(
-            Shift.department_id.in_(list(department_ids)),
-            Shift.start_at > now - LONGEST_SHIFT,
-            Shift.start_at <= now,
-            Shift.end_at > now,
+def departments_with_shifts_covering(
+    session: Session, now: datetime, codes: Collection[str] | None = None, hospital: str = ""
+) -> list[tuple[Department, list[ShiftInfo]]]:
+    """Return departments (by hospital, then code) each with its shifts covering `now`, in one query.
+
+    `codes` limits the departments (None: all); `hospital` filters by hospital name.
+    """
+    query = (
+        select(Department, Shift)
+        .outerjoin(
+            Shift,
+            and_(
+                Shift.department_id == Department.id,
+                Shift.start_at > now - LONGEST_SHIFT,
+                Shift.start_at <= now,
+                Shift.end_at > now,
+            ),
         )
-        .order_by(Shift.start_at, Shift.id)
+        .order_by(Department.hospital, Department.code, Shift.start_at, Shift.id)
     )
-    for row in rows:
-        found[row.department_id].append(shift_info(row))
+    if codes is not None:
+        query = query.where(Department.code.in_(list(codes)))
+    if hospital:
+        query = query.where(Department.hospital == hospital)
+    found: list[tuple[Department, list[ShiftInfo]]] = []
+    for department, shift in session.execute(query):
+        if not found or found[-1][0] is not department:
+            found.append((department, []))
+        if shift is not None:
+            found[-1][1].append(shift_info(shift))
     return found
