@@ -37,13 +37,13 @@ def requires_scope(scope: str, *, write: bool = False) -> Callable[[F], F]:
                 abort(401, message="give the calling system's token: Authorization: Bearer <token>")
             # A reading request needs no transaction: each statement commits on its own.
             with session_scope(write=write, autocommit=not write) as session:
-                record = find_token(session, token.strip(), current_app.config["CLOCK"]())
-                if record is None:
+                live = find_token(session, token.strip(), current_app.config["CLOCK"]())
+                if live is None:
                     abort(401, message="the token is not valid (unknown or revoked)")
-                assert record is not None
-                scopes = record.scopes.split()
-                g.api_caller = record.name
-                if session.dirty:  # its use is noted (at most once a minute), whatever the view does
+                assert live is not None
+                scopes = live.scopes
+                g.api_caller = live.name
+                if live.use_noted:  # at most once a minute; committed whatever the view does
                     session.commit()
                     if write:
                         will_write(session)
