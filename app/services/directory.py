@@ -170,7 +170,7 @@ def who_answers(
             department.name,
             department.hospital,
             decide_for_department(
-                department=queries.department_info(department),
+                department=department,
                 shifts=shifts,
                 calendar=policy.calendar,
                 now=now,
