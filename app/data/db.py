@@ -102,9 +102,10 @@ def ping_when_idle(engine: Engine, seconds: float, clock: Callable[[], float] = 
     A connection that dies (a server restart, an idle timeout, a firewall) is one that
     has waited in the pool; one returned milliseconds ago is alive. Pinging every
     checkout (`pool_pre_ping`) cost a round trip per request; this pings after a pause,
-    and a connection that fails the ping is replaced before anyone uses it. A server
-    that goes away while connections are in constant use fails those requests once,
-    as it would with every checkout pinged.
+    and a connection that fails the ping is replaced before anyone uses it. The price:
+    a server that restarts while connections are in constant use can fail one request
+    per process on a connection that died (SQLAlchemy then drops the pool's other
+    connections), where a ping on every checkout fails only the requests in flight.
     """
     idle_since = "linje72.idle_since"
 
