@@ -4,13 +4,19 @@ Builds 300 departments at 6 hospitals, a year of rota (day, on-call and backup s
 about 330,000) and 500,000 contacts with their dial attempts, then prints:
 - "who answers now" for every department (target: under 100 ms);
 - the contact log under each filter (target: under 300 ms);
-- GET /api/v1/departments/{code}/oncall under gunicorn with 8 concurrent clients
-  (target: p99 under 20 ms), with each figure's ratio to its target. Run:
+- GET /api/v1/departments/{code}/oncall under gunicorn (one sync worker per core) with
+  8 concurrent clients (target: p99 under 20 ms), with each figure's ratio to its
+  target; before it, the same clients against GET /healthz, the bare app, and the
+  endpoint's ratio to that. Run:
 
     .venv/bin/python bench/console.py [--database-url URL] [--contacts 500000] [--departments 300]
 
 The build takes minutes on PostgreSQL; measure again on the same database with
-`--skip-build` (and only the API with `--skip-pages`).
+`--skip-build` (and only the API with `--skip-pages`). The clients share the cores with
+the server and the database: each is a process of its own (`--client processes`), or, as
+the first version measured, threads of this process using urllib (`--client
+urllib-threads`), whose own work and GIL waits count in the latency. On a machine others
+use, repeat a run and read the ratio to the bare app beside the figure.
 """
 
 from __future__ import annotations
