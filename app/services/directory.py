@@ -200,31 +200,24 @@ FIRST_ANSWERERS = frozenset({"day", "oncall", "department_day", "department_onca
 def who_answers(
     session: Session, policy: Policy, now: datetime, codes: Collection[str] | None = None, hospital: str = ""
 ) -> list[DepartmentNow]:
-    """Return each department's chain at `now`, exactly as a call would ring it (two queries).
+    """Return each department's chain at `now`, exactly as a call would ring it (one query).
 
     `codes` limits the departments (None: all); `hospital` filters by hospital name.
     """
-    query = select(Department).order_by(Department.hospital, Department.code)
-    if codes is not None:
-        query = query.where(Department.code.in_(list(codes)))
-    if hospital:
-        query = query.where(Department.hospital == hospital)
-    departments = session.scalars(query).all()
-    shifts = queries.shifts_covering_all(session, now, [d.id for d in departments])
     return [
         DepartmentNow(
             department.code,
             department.name,
             department.hospital,
             decide_for_department(
-                department=queries.department_info(department),
-                shifts=shifts[department.id],
+                department=department,
+                shifts=shifts,
                 calendar=policy.calendar,
                 now=now,
                 fallback_number=policy.fallback_number,
             ),
         )
-        for department in departments
+        for department, shifts in queries.departments_with_shifts_covering(session, now, codes, hospital)
     ]
 
 
