@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,12 +32,19 @@ from app import create_app  # noqa: E402
 from app.data.db import dispose, get_engine, new_session  # noqa: E402
 from app.data.migrate import upgrade  # noqa: E402
 from app.data.models import Caller, Department, Shift  # noqa: E402
-from app.mllp.listener import make_server  # noqa: E402
 from app.values.times import parse_time  # noqa: E402
 from ivr.simulator import ScriptedPhone, play_call  # noqa: E402
 from tests.hl7_messages import adt  # noqa: E402
 
 TARGET_PER_SECOND = 500
+SETTINGS = {
+    "TWILIO_AUTH_TOKEN": "bench-token",
+    "LINJE72_SECRET_KEY": "b" * 40,
+    "LINJE72_FALLBACK_NUMBER": "+4538640000",
+    "LINJE72_AFTER_HOURS_NUMBER": "+4570131813",
+    "LINJE72_PUBLIC_URL": "http://linje72.bench",
+    "LINJE72_LOG_LEVEL": "WARNING",
+}
 START, END = b"\x0b", b"\x1c\r"
 serial = itertools.count(1)
 
@@ -81,13 +90,16 @@ def message() -> bytes:
     return START + text.encode() + END
 
 
-def ingest(port: int, count: int, stop: threading.Event | None = None) -> tuple[int, int]:
-    """Send `count` messages (or until `stop`) on one connection, each after the last one's ACK."""
+def ingest(
+    port: int, count: int, stop: threading.Event | None = None, ready: list[bytes] | None = None
+) -> tuple[int, int]:
+    """Send `count` messages (or until `stop`) on one connection, each after the last one's ACK;
+    `ready` are messages built beforehand (the sending system's work is not ours to time)."""
     sent = accepted = 0
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         buffer = b""
         while sent < count and not (stop and stop.is_set()):
-            sock.sendall(message())
+            sock.sendall(ready[sent] if ready is not None else message())
             sent += 1
             while END not in buffer:
                 buffer += sock.recv(65536)
@@ -128,33 +140,37 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="linje72-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
     moment = parse_time("2026-11-23T12:00:00+01:00")
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "TWILIO_AUTH_TOKEN": "bench-token",
-            "LINJE72_SECRET_KEY": "b" * 40,
-            "LINJE72_FALLBACK_NUMBER": "+4538640000",
-            "LINJE72_AFTER_HOURS_NUMBER": "+4570131813",
-            "LINJE72_PUBLIC_URL": "http://linje72.bench",
-            "CLOCK": lambda: moment,
-            "LINJE72_LOG_LEVEL": "WARNING",
-        }
-    )
+    app = create_app({"DATABASE_URL": url, **SETTINGS, "CLOCK": lambda: moment})
     with app.app_context():
         upgrade(get_engine())
         seed(args.calls)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    listener = make_server(app, "127.0.0.1", 0)
-    threading.Thread(target=listener.serve_forever, daemon=True).start()
     http = make_http_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{http.server_port}"
+    # The listener runs as `linje72 mllp` does, in a process of its own: the senders' work
+    # here does not share its interpreter.
+    port = free_port()
+    listener = subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "mllp", "--port", str(port)],
+        env={
+            **os.environ,
+            **{k: v for k, v in SETTINGS.items()},
+            "DATABASE_URL": url,
+            "LINJE72_INSTANCE_PATH": str(folder),
+        },
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(port)
 
     for connections in sorted({1, args.connections}):
         each = args.messages // connections
+        prepared = [[message() for _ in range(each)] for _ in range(connections)]
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=connections) as pool:
-            results = list(pool.map(ingest, [listener.port] * connections, [each] * connections))
+            results = list(pool.map(lambda ready: ingest(port, len(ready), None, ready), prepared))
         wall = time.perf_counter() - started
         sent, accepted = sum(r[0] for r in results), sum(r[1] for r in results)
         rate = sent / wall
@@ -165,7 +181,7 @@ def main() -> None:
 
     quiet = calls(app, base, args.calls, 0xA000)
     stop = threading.Event()
-    feeder = threading.Thread(target=ingest, args=(listener.port, 10**9, stop), daemon=True)
+    feeder = threading.Thread(target=ingest, args=(port, 10**9, stop), daemon=True)
     feeder.start()
     busy = calls(app, base, args.calls, 0xB000)
     stop.set()
@@ -173,9 +189,26 @@ def main() -> None:
     print(f"database: {url.split(':')[0]}; {args.calls} simultaneous calls")
     print(f"webhooks without ingest ({len(quiet)}): {summary(quiet)}")
     print(f"webhooks with an ingest on one connection ({len(busy)}): {summary(busy)}")
-    listener.shutdown()
+    listener.terminate()
+    listener.wait(timeout=10)
     http.shutdown()
     dispose(app)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the listener did not start")
 
 
 if __name__ == "__main__":

@@ -119,6 +119,18 @@ def find_department(session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).first()
 
 
+def department_codes(session: Session) -> set[str]:
+    """Return every department's code (one column: cheap enough for every feed message)."""
+    return set(session.scalars(select(Department.code)))
+
+
+def departments_by_code(session: Session, codes: Collection[str]) -> dict[str, Department]:
+    """Return the departments with these codes, by code, in one query."""
+    if not codes:
+        return {}
+    return {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(list(codes))))}
+
+
 def all_departments(session: Session) -> dict[str, Department]:
     """Return every department by its code."""
     return {department.code: department for department in session.scalars(select(Department))}

@@ -3,28 +3,45 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import datetime, timedelta
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from app.data.db import session_scope
-from app.intake.hl7v2 import Ack, refusal
+from app.intake.hl7v2 import Ack, FeedMaps, refusal
 from app.mllp.server import Answer, Limits, MllpServer, Refuse
+from app.services.feed_maps import feed_maps
 from app.services.hl7_feed import Receipt, failed_message, receive_message
 
 log = logging.getLogger("linje72.mllp")
+
+
+# The code tables (the mapping file's and our department codes) are kept this long between
+# messages: a department added to the database is accepted by the listener within it.
+MAPS_KEPT = timedelta(seconds=30)
 
 
 def answerer(app: Flask) -> Answer:
     """Return the function that applies one message's bytes and gives its ACK's bytes."""
     vault = app.extensions["linje72.vault"]
     mappings = app.config["FEED_MAPPINGS"]
+    kept: list[tuple[datetime, FeedMaps]] = []
+    lock = threading.Lock()
+
+    def maps(session: Session, now: datetime) -> FeedMaps:
+        with lock:
+            if not kept or now - kept[0][0] > MAPS_KEPT or now < kept[0][0]:
+                kept[:] = [(now, feed_maps(session, mappings))]
+            return kept[0][1]
 
     def answer(payload: bytes) -> bytes:
         with app.app_context():
             now = app.config["CLOCK"]()
             try:
                 with session_scope(write=True) as session:
-                    receipt = receive_message(session, vault, mappings, payload, now)
+                    receipt = receive_message(session, vault, mappings, payload, now, maps(session, now))
                     if receipt.code is not Ack.ACCEPTED:
                         session.rollback()  # nothing of a message that is not accepted is kept
             except Exception:

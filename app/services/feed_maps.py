@@ -14,7 +14,7 @@ def feed_maps(session: Session, mappings: FeedMappings) -> FeedMaps:
     return FeedMaps(
         departments=dict(mappings.departments),
         dispositions=dict(mappings.dispositions),
-        own_departments=set(queries.all_departments(session)),
+        own_departments=queries.department_codes(session),
     )
 
 

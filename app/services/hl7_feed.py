@@ -44,10 +44,19 @@ class Receipt:
 
 
 def receive_message(
-    session: Session, vault: CprVault, mappings: FeedMappings, payload: bytes, now: datetime
+    session: Session,
+    vault: CprVault,
+    mappings: FeedMappings,
+    payload: bytes,
+    now: datetime,
+    maps: FeedMaps | None = None,
 ) -> Receipt:
-    """Read one message's bytes and apply its events (flush only); return the receipt with its ACK."""
-    reading = read_bytes(payload, feed_maps(session, mappings), now)
+    """Read one message's bytes and apply its events (flush only); return the receipt with its ACK.
+
+    `maps` are the code tables when the caller keeps them (a listener rebuilds them now and
+    then); else they are read from the mapping file and the database for this message.
+    """
+    reading = read_bytes(payload, maps or feed_maps(session, mappings), now)
     if reading.ack is not Ack.ACCEPTED or not reading.events:
         return _receipt(reading, now)
     try:

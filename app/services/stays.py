@@ -53,15 +53,16 @@ def apply_events(session: Session, vault: CprVault, events: Sequence[StayEvent],
     """
     result = StayResult()
     messages = sorted({(e.source.value, e.message_id) for e in events if e.message_id})
-    if messages and all(_seen(session, source, message_id) for source, message_id in messages):
+    seen = {message for message in messages if _seen(session, *message)}
+    if messages and len(seen) == len(messages):
         result.repeated = True
         result.lines.append("already applied: nothing changed")
         return result
-    departments = queries.all_departments(session)
+    departments = queries.departments_by_code(session, {e.department for e in events if e.department})
     for event in events:
         _apply(session, vault, event, departments, now, result)
     for source, message_id in messages:
-        if not _seen(session, source, message_id):
+        if (source, message_id) not in seen:
             count = sum(1 for e in events if (e.source.value, e.message_id) == (source, message_id))
             summary = "; ".join(result.lines)[:500]
             session.add(
