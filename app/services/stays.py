@@ -169,8 +169,10 @@ def _apply(
     stay = _stay(session, event)
     new = stay is None
     if stay is None:
-        if kind in (EventKind.UPDATE,):
+        if kind is EventKind.UPDATE and department is None:
             raise StayRefused(f"{_where(event)}: no stay {event.stay_id!r} to update")
+        # An update of a stay we have not heard of (a feed switched on mid-stay) states the
+        # stay as it is now: it is taken as such.
         stay = _new_stay(session, vault, event, department, result)
     lookup = vault.lookup_key(event.cpr)
     if stay.cpr_lookup != lookup:  # a corrected CPR number for the same stay
@@ -199,6 +201,8 @@ def _apply(
     elif kind is EventKind.UPDATE:
         if event.discharged_at is not None:
             values["discharged_at"] = event.discharged_at
+            if new:
+                values["status"] = DISCHARGED
         values.update(_facts(event, stay))
     else:  # pragma: no cover - every kind is handled above
         raise StayRefused(f"{_where(event)}: cannot apply {kind}")
