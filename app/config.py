@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -22,6 +23,7 @@ from app.values.access import GroupRole, parse_role_map
 from app.values.phones import PhoneError, normalise
 from routing import Calendar, DayHours
 from routing.calendar import DEFAULT_CLOSED_DAYS, DEFAULT_DAY_HOURS, DEFAULT_GP_HOURS
+from routing.decision import DESTINATIONS
 
 
 class ConfigError(RuntimeError):
@@ -91,6 +93,8 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_PSEUDONYM_KEY": None,  # 64 hex digits; none: derived from LINJE72_SECRET_KEY
     # How long personal data is kept after a stay's responsibility ended or a call was made.
     "LINJE72_RETENTION_DAYS": "180",
+    # A TOML file mapping the hospitals' department and disposition codes to ours (HL7 feeds).
+    "LINJE72_FEED_MAPPINGS": None,
 }
 
 
@@ -478,3 +482,62 @@ def _closed_days(text: str) -> frozenset[tuple[int, int]]:
         date(2024, int(month), int(day))  # a leap year, so 02-29 is allowed
         days.add((int(month), int(day)))
     return frozenset(days)
+
+
+@dataclass(frozen=True)
+class FeedMappings:
+    """The hospital systems' codes and ours: department codes, and discharge dispositions to destinations."""
+
+    departments: dict[str, str]
+    dispositions: dict[str, str]
+    path: str | None = None
+
+
+MAPPING_TABLES = ("departments", "dispositions")
+OUR_CODE_LENGTH = 20  # a department's code (String(20) in the database)
+
+
+def feed_mappings_from(settings: Mapping[str, Any]) -> FeedMappings:
+    """Read the file LINJE72_FEED_MAPPINGS names (none: empty tables); raise ConfigError on a fault."""
+    path = settings.get("LINJE72_FEED_MAPPINGS")
+    if not path:
+        return FeedMappings({}, {})
+    name = f"LINJE72_FEED_MAPPINGS ({path})"
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot be read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not UTF-8 text") from None
+    unknown = sorted(set(data) - set(MAPPING_TABLES))
+    if unknown:
+        raise ConfigError(
+            f"{name}: unknown table or key {unknown[0]!r} (expected [departments], [dispositions])"
+        )
+    tables: dict[str, dict[str, str]] = {}
+    for table in MAPPING_TABLES:
+        given = data.get(table, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{name}: {table} must be a table ([{table}]), not a single value")
+        tables[table] = {}
+        for code, ours in given.items():
+            if not isinstance(ours, str) or not ours.strip():
+                raise ConfigError(f"{name}: [{table}] {code!r} must map to a name in quotes, not {ours!r}")
+            tables[table][str(code)] = ours.strip()
+    for code, ours in tables["dispositions"].items():
+        if ours not in DESTINATIONS:
+            raise ConfigError(
+                f"{name}: [dispositions] {code!r} maps to {ours!r}, which is not a destination "
+                f"(one of {', '.join(sorted(DESTINATIONS))})"
+            )
+    for code, ours in tables["departments"].items():
+        if len(ours) > OUR_CODE_LENGTH:
+            raise ConfigError(
+                f"{name}: [departments] {code!r} maps to {ours!r}, longer than a department code"
+            )
+    return FeedMappings(tables["departments"], tables["dispositions"], str(path))

@@ -72,6 +72,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config.check(settings)
     app.config.update(settings)
     app.config["POLICY"] = config.policy_from(settings)
+    app.config["FEED_MAPPINGS"] = config.feed_mappings_from(settings)
     app.config.setdefault("CLOCK", system_clock)
     os.makedirs(app.instance_path, exist_ok=True)
     url = settings["DATABASE_URL"] or "sqlite:///" + os.path.join(app.instance_path, "linje72.db")

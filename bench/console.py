@@ -4,17 +4,29 @@ Builds 300 departments at 6 hospitals, a year of rota (day, on-call and backup s
 about 330,000) and 500,000 contacts with their dial attempts, then prints:
 - "who answers now" for every department (target: under 100 ms);
 - the contact log under each filter (target: under 300 ms);
-- GET /api/v1/departments/{code}/oncall under gunicorn with 8 concurrent clients
-  (target: p99 under 20 ms), with each figure's ratio to its target. Run:
+- GET /api/v1/departments/{code}/oncall under gunicorn (one sync worker per core) with
+  8 concurrent clients (target: p99 under 20 ms), with each figure's ratio to its
+  target; before it, the same clients against GET /healthz, the bare app, and the
+  endpoint's ratio to that. Run:
 
     .venv/bin/python bench/console.py [--database-url URL] [--contacts 500000] [--departments 300]
+
+The build takes minutes on PostgreSQL; measure again on the same database with
+`--skip-build` (and only the API with `--skip-pages`). The clients share the cores with
+the server and the database: each is a process of its own (`--client processes`), or, as
+the first version measured, threads of this process using urllib (`--client
+urllib-threads`), whose own work and GIL waits count in the latency. On a machine others
+use, repeat a run and read the ratio to the bare app beside the figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import multiprocessing
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -24,10 +36,11 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.data.db import dispose, get_engine, session_scope  # noqa: E402
@@ -156,9 +169,20 @@ def build(url: str, departments: int, contacts: int) -> None:
                 )
         with session_scope(write=True) as session:
             add_user(session, "bench@x.dk", "admin", [], "bench password 72", NOW)
-            _, token = add_token(session, "bench", ["read"], NOW)
-        (Path(tempfile.gettempdir()) / "linje72-bench-token").write_text(token)
     dispose(app)
+
+
+def new_token(url: str) -> tuple[str, int]:
+    """A read token of its own for this run (a reused database keeps the earlier runs' tokens),
+    and how many departments the database has."""
+    app = create_app(
+        {"DATABASE_URL": url, **REQUIRED_SETTINGS, "CLOCK": lambda: NOW, "LINJE72_LOG_LEVEL": "WARNING"}
+    )
+    with app.app_context(), session_scope(write=True) as session:
+        _, token = add_token(session, f"bench {secrets.token_hex(4)}", ["read"], NOW)
+        departments = session.scalar(select(func.count()).select_from(Department)) or 0
+    dispose(app)
+    return token, departments
 
 
 def timed(fn, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -206,7 +230,94 @@ def pages(url: str) -> None:
     dispose(app)
 
 
-def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
+def _client(
+    port: int, paths: list[str], token: str, warm_up: int, go: Any, results: Any
+) -> None:  # pragma: no cover - runs in a client process
+    """One client: a closed loop of GETs, each on a new connection (gunicorn's sync workers
+    close every connection after the answer), timed from connecting to the last byte."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str) -> float:
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status}")
+        return (time.perf_counter() - started) * 1000
+
+    for path in paths[:warm_up]:
+        get(path)
+    go.wait()
+    results.put([get(path) for path in paths[warm_up:]])
+
+
+def _urllib_thread_clients(port: int, paths: list[list[str]], token: str) -> list[float]:
+    """The first version's clients: threads of one process, urllib, a new connection each."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def worker(mine: list[str]) -> None:
+        times = []
+        for path in mine:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+            )
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+            times.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(times)
+
+    threads = [threading.Thread(target=worker, args=(mine,)) for mine in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def _measure(
+    name: str, port: int, paths: list[list[str]], token: str, client: str, warm_up: int
+) -> tuple[float, float, float]:
+    """Run one client per list of paths at once; print and return p50, p99 (ms) and requests/s."""
+    started = time.perf_counter()
+    if client == "urllib-threads":
+        latencies = _urllib_thread_clients(port, paths, token)
+        elapsed = time.perf_counter() - started
+    else:
+        context = multiprocessing.get_context("fork")
+        go = context.Barrier(len(paths) + 1)
+        results = context.Queue()
+        processes = [
+            context.Process(target=_client, args=(port, mine, token, warm_up, go, results)) for mine in paths
+        ]
+        for process in processes:
+            process.start()
+        go.wait()  # every client warmed up and ready: the clock starts now
+        started = time.perf_counter()
+        latencies = [t for _ in processes for t in results.get(timeout=300)]
+        elapsed = time.perf_counter() - started
+        for process in processes:
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"a client failed on {name}")
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    rate = len(latencies) / elapsed
+    print(
+        f"  {name:<36} {len(latencies):>6} in {elapsed:5.1f} s {rate:6.0f}/s"
+        f"  p50 {p50:5.1f} ms  p99 {p99:5.1f} ms"
+    )
+    return p50, p99, rate
+
+
+def api_under_gunicorn(url: str, clients: int = 8, requests: int = 1000, client: str = "processes") -> None:
+    """The on-call endpoint under gunicorn, and the bare app (/healthz) with the same clients."""
     env = {**os.environ, "DATABASE_URL": url, **REQUIRED_SETTINGS, "LINJE72_LOG_LEVEL": "WARNING"}
     env["LINJE72_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="linje72-bench-")
     port = 18072
@@ -218,8 +329,13 @@ def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    token = (Path(tempfile.gettempdir()) / "linje72-bench-token").read_text()
-    base = f"http://127.0.0.1:{port}/api/v1/departments/D{{:03d}}/oncall"
+    token, departments = new_token(url)
+    warm_up = 0 if client == "urllib-threads" else 20
+    oncall = [
+        [f"/api/v1/departments/D{(n * 37 + i) % departments:03d}/oncall" for i in range(warm_up + requests)]
+        for n in range(clients)
+    ]
+    healthz = [["/healthz"] * (warm_up + requests) for _ in range(clients)]
     try:
         for _ in range(100):
             try:
@@ -227,35 +343,16 @@ def api_under_gunicorn(url: str, clients: int = 8, requests: int = 250) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def worker(n: int) -> None:
-            mine = []
-            for i in range(requests):
-                request = urllib.request.Request(
-                    base.format((n * 37 + i) % 300), headers={"Authorization": f"Bearer {token}"}
-                )
-                started = time.perf_counter()
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    response.read()
-                mine.append((time.perf_counter() - started) * 1000)
-            with lock:
-                latencies.extend(mine)
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        latencies.sort()
-        p99 = latencies[int(len(latencies) * 0.99) - 1]
-        print(f"\nGET /api/v1/departments/{{code}}/oncall, gunicorn {workers} workers, {clients} clients:")
-        print(f"  {len(latencies)} requests in {elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s)")
-        p50 = statistics.median(latencies)
-        print(f"  p50 {p50:.1f} ms, p99 {p99:.1f} ms (ratio to the 20 ms target: {p99 / 20:.2f})")
+        print(f"\ngunicorn {workers} sync workers, {clients} clients ({client}), {requests} requests each:")
+        base = _measure("GET /healthz (the bare app)", port, healthz, token, client, warm_up)
+        p50, p99, rate = _measure(
+            "GET /api/v1/departments/{code}/oncall", port, oncall, token, client, warm_up
+        )
+        print(
+            f"  on-call p99 {p99:.1f} ms: ratio to the 20 ms target {p99 / 20:.2f}; "
+            f"to the bare app: p50 {p50 / base[0]:.2f}, p99 {p99 / base[1]:.2f}, "
+            f"requests/s {rate / base[2]:.2f}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -266,16 +363,29 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--departments", type=int, default=300)
     parser.add_argument("--contacts", type=int, default=500_000)
-    args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='linje72-bench-')}/bench.db"
-    started = time.perf_counter()
-    build(url, args.departments, args.contacts)
-    print(
-        f"built {args.departments} departments, a year of rota and {args.contacts} contacts "
-        f"in {time.perf_counter() - started:.0f} s ({url.split('://')[0]})\n"
+    parser.add_argument("--skip-build", action="store_true", help="measure an earlier run's database again")
+    parser.add_argument("--skip-pages", action="store_true", help="measure only the API")
+    parser.add_argument("--requests", type=int, default=1000, help="API requests per client")
+    parser.add_argument(
+        "--client",
+        choices=("processes", "urllib-threads"),
+        default="processes",
+        help="a process per client with http.client (default), or the first version's urllib threads",
     )
-    pages(url)
-    api_under_gunicorn(url)
+    args = parser.parse_args()
+    if args.skip_build and not args.database_url:
+        parser.error("--skip-build needs the --database-url of an earlier run")
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='linje72-bench-')}/bench.db"
+    if not args.skip_build:
+        started = time.perf_counter()
+        build(url, args.departments, args.contacts)
+        print(
+            f"built {args.departments} departments, a year of rota and {args.contacts} contacts "
+            f"in {time.perf_counter() - started:.0f} s ({url.split('://')[0]})\n"
+        )
+    if not args.skip_pages:
+        pages(url)
+    api_under_gunicorn(url, requests=args.requests, client=args.client)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.data.models import ApiToken, AuditEvent
@@ -13,6 +13,7 @@ from app.services.tokens import add_token, revoke_token
 from app.values.times import parse_time
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
+from tests.support import Clock
 
 ANNA, BO = "+4540101001", "+4540101002"
 NOW = parse_time("2026-11-23T10:00:00+01:00")
@@ -114,6 +115,39 @@ def test_the_contact_log_comes_a_page_at_a_time_without_cpr_numbers_and_is_audit
     assert (
         session.scalars(select(ApiToken).where(ApiToken.name == "switchboard")).one().last_used_at is not None
     )
+
+
+def test_a_request_takes_one_connection_and_notes_its_token_use_once_a_minute_even_when_it_fails(
+    app: Flask, session: Session, tokens: dict[str, str], clock: Clock
+) -> None:
+    client = app.test_client()
+    code, _, _ = get(client, "/api/v1/departments/NOPE/oncall", tokens["switchboard"])
+    assert code == 404
+    assert last_used(session, "switchboard") == clock()
+    session.rollback()
+    checkouts: list[object] = []
+
+    def checked_out(*_: object) -> None:
+        checkouts.append(None)
+
+    engine = app.extensions["linje72.engine"]
+    event.listen(engine, "checkout", checked_out)
+    clock.set("2026-11-23T10:00:30+01:00")  # within the minute: its use is not written again
+    code, _, _ = get(client, "/api/v1/departments/RH-KARD/oncall", tokens["switchboard"])
+    event.remove(engine, "checkout", checked_out)
+    assert code == 200 and len(checkouts) == 1  # the token check and the answer share it
+    assert last_used(session, "switchboard") == parse_time("2026-11-23T10:00:00+01:00")
+    session.rollback()
+    get(client, "/api/v1/departments/RH-KARD/oncall", tokens["switchboard"])
+    assert last_used(session, "switchboard") == parse_time("2026-11-23T10:00:00+01:00")
+    session.rollback()
+    clock.set("2026-11-23T10:01:01+01:00")  # over a minute since it was noted: noted again
+    get(client, "/api/v1/departments/RH-KARD/oncall", tokens["switchboard"])
+    assert last_used(session, "switchboard") == clock()
+
+
+def last_used(session: Session, name: str) -> object:
+    return session.scalars(select(ApiToken).where(ApiToken.name == name)).one().last_used_at
 
 
 def test_the_openapi_document_describes_the_endpoints_and_can_be_read_in_a_browser(app: Flask) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.data.models import RotaVersion, Shift, ShiftError
 from app.intake.rota import ShiftRecord
-from app.services.directory import department_chain_at
+from app.services.directory import department_chain_at, who_answers
 from app.services.overrides import OverrideRefused, OverrideRequest, add_override, end_override
 from app.services.rota import (
     Author,
@@ -218,6 +218,9 @@ def test_an_override_changes_who_is_rung_and_survives_the_next_upload(app: Flask
     publish(app, session, [night(23), night(24), night(25)], acknowledged=True)  # the rota again
     chain = department_chain_at(session, policy, "BFH-GER", at)
     assert chain is not None and chain.targets[0].name == "Dorte Berg"
+    # "Who answers now" (the console's front page and the API) shows what a call would ring.
+    [now_row] = who_answers(session, policy, at, ["BFH-GER"])
+    assert [t.name for t in now_row.decision.targets][:1] == ["Dorte Berg"]
 
 
 @pytest.mark.usefixtures("region")

@@ -125,6 +125,18 @@ def apply(app: Flask, session: Session, *events: StayEvent, now: datetime | None
             ("no_responsibility", "RH-KARD"),
             id="a-revision-moves-the-discharge-out-of-the-window",
         ),
+        pytest.param(
+            [
+                event(
+                    K.UPDATE,
+                    "2026-11-20 08:00",
+                    department="BFH-GER",
+                    admitted_at=parse_time("2026-11-19 08:00"),
+                )
+            ],
+            ("inpatient", "BFH-GER"),
+            id="an-update-of-a-stay-not-heard-of-states-it-as-it-is",
+        ),
     ),
 )
 @pytest.mark.usefixtures("region")

@@ -8,9 +8,8 @@ from flask import current_app, g, render_template
 from flask_smorest import abort
 
 from app.api import bp
-from app.api.auth import requires_scope
+from app.api.auth import api_session, requires_scope
 from app.api.schemas import AtQuery, ContactPageSchema, ContactQuery, DepartmentSchema, OncallSchema
-from app.data.db import session_scope
 from app.services import audit
 from app.services.directory import all_departments_listed, who_answers
 from app.services.export import contact_page
@@ -24,19 +23,18 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 @bp.response(200, DepartmentSchema(many=True))
 @requires_scope("read")
 def departments() -> Any:
-    with session_scope() as session:
-        return [
-            {
-                "code": d.code,
-                "name": d.name,
-                "hospital": d.hospital,
-                "day_hours": d.day_hours,
-                "day_phone": d.day_phone,
-                "oncall_phone": d.oncall_phone,
-                "switchboard_phone": d.switchboard_phone,
-            }
-            for d in all_departments_listed(session)
-        ]
+    return [
+        {
+            "code": d.code,
+            "name": d.name,
+            "hospital": d.hospital,
+            "day_hours": d.day_hours,
+            "day_phone": d.day_phone,
+            "oncall_phone": d.oncall_phone,
+            "switchboard_phone": d.switchboard_phone,
+        }
+        for d in all_departments_listed(api_session())
+    ]
 
 
 @bp.get("/departments/<code>/oncall")
@@ -46,8 +44,7 @@ def departments() -> Any:
 @requires_scope("read")
 def oncall(code: str, at: str | None = None) -> Any:
     moment = _time("at", at) if at else current_app.config["CLOCK"]()
-    with session_scope() as session:
-        rows = who_answers(session, current_app.config["POLICY"], moment, [code])
+    rows = who_answers(api_session(), current_app.config["POLICY"], moment, [code])
     if not rows:
         abort(404, message=f"no department with code {code!r}")
     row = rows[0]
@@ -64,21 +61,21 @@ def oncall(code: str, at: str | None = None) -> Any:
 @bp.arguments(ContactQuery, location="query", as_kwargs=True)
 @bp.doc(security=BEARER, summary="The contact log, oldest first, a page at a time (no CPR numbers)")
 @bp.response(200, ContactPageSchema)
-@requires_scope("read")
+@requires_scope("read", write=True)
 def contacts(page: int, per_page: int, since: str | None = None, until: str | None = None) -> Any:
     start = _time("since", since) if since else None
     end = _time("until", until) if until else None
     clock = current_app.config["CLOCK"]
-    with session_scope(write=True) as session:
-        items, total = contact_page(session, start, end, limit=per_page, offset=(page - 1) * per_page)
-        audit.record(
-            session,
-            clock(),
-            audit.VIEW,
-            actor=f"API token {g.api_caller}",
-            target="contact log",
-            detail=f"page {page} of {per_page}; since={since or '-'} until={until or '-'}",
-        )
+    session = api_session()
+    items, total = contact_page(session, start, end, limit=per_page, offset=(page - 1) * per_page)
+    audit.record(
+        session,
+        clock(),
+        audit.VIEW,
+        actor=f"API token {g.api_caller}",
+        target="contact log",
+        detail=f"page {page} of {per_page}; since={since or '-'} until={until or '-'}",
+    )
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 

@@ -20,6 +20,7 @@ from app.cli.calls import call, oncall
 from app.cli.data import contacts, import_file, init_db
 from app.cli.demo import demo, seed_demo_command
 from app.cli.feeds import feed
+from app.cli.hl7 import mllp
 from app.cli.jobs import scheduler
 from app.cli.retention import pseudonym_key, purge, rotate_key
 from app.cli.security import security
@@ -46,6 +47,7 @@ COMMANDS = (
     purge,
     rotate_key,
     pseudonym_key,
+    mllp,
 )
 
 

@@ -47,14 +47,15 @@ PROGRESS_FROM = 2000
 def import_file(
     kind: str, path: Path, yes: bool, sheet: str | None, department: str | None, role: str | None
 ) -> None:
-    """Import a departments, callers, rota or discharges file (all or nothing).
+    """Import a departments, callers, rota, discharges or hl7 file (all or nothing).
 
     A rota is a CSV file, an Excel workbook (.xlsx, --sheet to choose a sheet) or a
     calendar (.ics, with --department and --role). It replaces, per department, the
     shifts inside the period the file covers for it, as a new rota version; the
     periods, the changes and the gaps it leaves are shown, and a file with gaps or
     warnings, or that would remove more shifts than it adds, is published only when
-    confirmed (or with --yes).
+    confirmed (or with --yes). An hl7 file holds ADT messages (MLLP-framed, or each
+    starting at its MSH segment), read with the mapping file LINJE72_FEED_MAPPINGS names.
     """
     given = {"--sheet": sheet, "--department": department, "--role": role}
     if kind != "rota" and any(value is not None for value in given.values()):
@@ -87,6 +88,7 @@ def import_file(
             progress=progress,
             policy=current_app.config["POLICY"],
             author=Author(f"command line ({_user()})", "cli"),
+            mappings=current_app.config["FEED_MAPPINGS"],
         )
         progress.close()
         for line in result.plan:

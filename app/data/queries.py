@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app.data.models import Caller, Contact, Department, Discharge, Patient, RotaOverride, Shift
@@ -130,6 +130,18 @@ def find_department(session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).first()
 
 
+def department_codes(session: Session) -> set[str]:
+    """Return every department's code (one column: cheap enough for every feed message)."""
+    return set(session.scalars(select(Department.code)))
+
+
+def departments_by_code(session: Session, codes: Collection[str]) -> dict[str, Department]:
+    """Return the departments with these codes, by code, in one query."""
+    if not codes:
+        return {}
+    return {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(list(codes))))}
+
+
 def all_departments(session: Session) -> dict[str, Department]:
     """Return every department by its code."""
     return {department.code: department for department in session.scalars(select(Department))}
@@ -164,6 +176,95 @@ def shifts_covering_all(
         if mine:
             found[department_id] = shifts_at(found[department_id], mine, now)
     return found
+
+
+# Built once (it serves every API request for a department): the departments' columns,
+# each with the shifts covering :now, by hospital and code, shifts by start.
+_DEPARTMENTS_WITH_SHIFTS = (
+    select(
+        Department.id,
+        Department.code,
+        Department.name,
+        Department.hospital,
+        Department.day_phone,
+        Department.oncall_phone,
+        Department.switchboard_phone,
+        Department.day_hours,
+        Shift.role,
+        Shift.start_at,
+        Shift.end_at,
+        Shift.phone,
+        Shift.name.label("shift_name"),
+    )
+    .outerjoin(
+        Shift,
+        and_(
+            Shift.department_id == Department.id,
+            # Bounded below so the index range stays a week wide however long the history.
+            Shift.start_at > bindparam("since"),
+            Shift.start_at <= bindparam("now"),
+            Shift.end_at > bindparam("now"),
+        ),
+    )
+    .order_by(Department.hospital, Department.code, Shift.start_at, Shift.id)
+)
+_DEPARTMENTS_BY_CODE_WITH_SHIFTS = _DEPARTMENTS_WITH_SHIFTS.where(
+    Department.code.in_(bindparam("codes", expanding=True))
+)
+
+
+def departments_with_shifts_covering(
+    session: Session, now: datetime, codes: Collection[str] | None = None, hospital: str = ""
+) -> list[tuple[DepartmentInfo, list[ShiftInfo]]]:
+    """Return departments (by hospital, then code) each with its shifts covering `now`, in one query.
+
+    `codes` limits the departments (None: all); `hospital` filters by hospital name.
+    Columns, not ORM objects: the routing needs only the values.
+    """
+    params: dict[str, Any] = {"since": now - LONGEST_SHIFT, "now": now}
+    query = _DEPARTMENTS_WITH_SHIFTS
+    if codes is not None:
+        query = _DEPARTMENTS_BY_CODE_WITH_SHIFTS
+        params["codes"] = list(codes)
+    if hospital:
+        query = query.where(Department.hospital == hospital)
+    found: list[tuple[DepartmentInfo, list[ShiftInfo]]] = []
+    ids: list[int] = []
+    last_id = None
+    for row in session.execute(query, params):
+        if row.id != last_id:
+            last_id = row.id
+            ids.append(row.id)
+            found.append(
+                (
+                    DepartmentInfo(
+                        code=row.code,
+                        name=row.name,
+                        hospital=row.hospital,
+                        day_phone=row.day_phone,
+                        oncall_phone=row.oncall_phone,
+                        switchboard_phone=row.switchboard_phone,
+                        day_hours=DayHours.parse(row.day_hours) if row.day_hours else None,
+                    ),
+                    [],
+                )
+            )
+        if row.role is not None:
+            found[-1][1].append(
+                ShiftInfo(
+                    role=Role(row.role),
+                    start=row.start_at,
+                    end=row.end_at,
+                    phone=row.phone,
+                    name=row.shift_name,
+                )
+            )
+    # Overrides are laid over the rota here too: "who answers now" is what a call would ring.
+    overrides = overrides_between(session, ids, now, now + timedelta(microseconds=1)) if ids else {}
+    return [
+        (info, shifts_at(shifts, overrides[department_id], now) if overrides.get(department_id) else shifts)
+        for department_id, (info, shifts) in zip(ids, found, strict=True)
+    ]
 
 
 SHIFT_COLUMNS = ("department_id", "role", "start_at", "end_at", "name", "phone", "version_id")

@@ -1,4 +1,4 @@
-"""Import a departments, callers, rota or discharges file: check everything, then store.
+"""Import a departments, callers, rota, discharges or HL7 file: check everything, then store.
 
 The reading and the row-by-row checks are the pure readers' (`app.intake`); the
 storing is the same service every other surface uses. Only a file without
@@ -15,15 +15,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.config import Policy
+from app.config import FeedMappings, Policy
 from app.data import queries
 from app.intake.callers import read_callers
 from app.intake.departments import read_departments
 from app.intake.discharges import read_discharges
 from app.intake.rota import Progress, ShiftRecord, read_rota, read_rota_file
 from app.intake.table import SAVE_AS_CSV_UTF8, Problems, decode, plural
-from app.services.directory import caller_conflicts, upsert_callers, upsert_departments
+from app.services.directory import caller_conflicts, department_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
+from app.services.hl7_feed import import_messages
 from app.services.rota import Author, RotaReview, publish_rota, review_rota
 from app.values.cpr import CprVault
 from app.values.times import local_minute
@@ -67,10 +68,14 @@ class _Context:
     policy: Policy | None = None
     author: Author = Author("command line", "cli")
     file_hash: str = ""
+    mappings: FeedMappings | None = None  # the HL7 feeds' code tables
+    progress: Progress | None = None
 
 
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
     records = read_departments(text, problems)
+    for conflict in department_conflicts(context.session, records):
+        problems.add(conflict.row, conflict.column, conflict.message)
     if problems:
         return None
     done = upsert_departments(context.session, records)
@@ -183,12 +188,22 @@ def _discharges(text: str, problems: Problems, context: _Context) -> str | None:
     return f"{plural(done.count, 'discharge')}: {done.added} added, {done.updated} updated"
 
 
+def _hl7(text: str, problems: Problems, context: _Context) -> str | None:
+    if context.vault is None:
+        raise ValueError("HL7 messages are imported with the CPR vault")
+    mappings = context.mappings or FeedMappings({}, {})
+    return import_messages(
+        context.session, context.vault, mappings, text, problems, context.now, progress=context.progress
+    )
+
+
 # The kinds of file there are, in the order they are best imported.
 IMPORTERS: dict[str, Callable[[str, Problems, _Context], str | None]] = {
     "departments": _departments,
     "callers": _callers,
     "rota": _rota,
     "discharges": _discharges,
+    "hl7": _hl7,  # ADT messages, as the MLLP listener takes them (`linje72 mllp`)
 }
 IMPORT_KINDS = tuple(IMPORTERS)
 
@@ -209,6 +224,7 @@ def import_path(
     author: Author | None = None,
     options: RotaOptions | None = None,
     progress: Progress | None = None,
+    mappings: FeedMappings | None = None,
 ) -> ImportResult:
     """Check the file at `path` as `kind` and, when nothing is wrong, store it (flush only).
 
@@ -253,6 +269,8 @@ def import_path(
         policy=policy,
         author=author,
         file_hash=hashlib.sha256(data).hexdigest(),
+        mappings=mappings,
+        progress=progress,
     )
 
 
@@ -310,6 +328,8 @@ def import_text(
     policy: Policy | None = None,
     author: Author | None = None,
     file_hash: str = "",
+    mappings: FeedMappings | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Check `text` (a file's contents, called `name` in errors) as `kind`; store it when nothing is wrong."""
     importer = IMPORTERS.get(kind)
@@ -324,6 +344,8 @@ def import_text(
         policy=policy,
         author=author or Author("command line", "cli"),
         file_hash=file_hash or hashlib.sha256(text.encode()).hexdigest(),
+        mappings=mappings,
+        progress=progress,
     )
     summary = importer(text, problems, context)
     warnings = problems.warnings() + context.warnings

@@ -53,15 +53,16 @@ def apply_events(session: Session, vault: CprVault, events: Sequence[StayEvent],
     """
     result = StayResult()
     messages = sorted({(e.source.value, e.message_id) for e in events if e.message_id})
-    if messages and all(_seen(session, source, message_id) for source, message_id in messages):
+    seen = {message for message in messages if _seen(session, *message)}
+    if messages and len(seen) == len(messages):
         result.repeated = True
         result.lines.append("already applied: nothing changed")
         return result
-    departments = queries.all_departments(session)
+    departments = queries.departments_by_code(session, {e.department for e in events if e.department})
     for event in events:
         _apply(session, vault, event, departments, now, result)
     for source, message_id in messages:
-        if not _seen(session, source, message_id):
+        if (source, message_id) not in seen:
             count = sum(1 for e in events if (e.source.value, e.message_id) == (source, message_id))
             summary = "; ".join(result.lines)[:500]
             session.add(
@@ -168,8 +169,10 @@ def _apply(
     stay = _stay(session, event)
     new = stay is None
     if stay is None:
-        if kind in (EventKind.UPDATE,):
+        if kind is EventKind.UPDATE and department is None:
             raise StayRefused(f"{_where(event)}: no stay {event.stay_id!r} to update")
+        # An update of a stay we have not heard of (a feed switched on mid-stay) states the
+        # stay as it is now: it is taken as such.
         stay = _new_stay(session, vault, event, department, result)
     lookup = vault.lookup_key(event.cpr)
     if stay.cpr_lookup != lookup:  # a corrected CPR number for the same stay
@@ -198,6 +201,8 @@ def _apply(
     elif kind is EventKind.UPDATE:
         if event.discharged_at is not None:
             values["discharged_at"] = event.discharged_at
+            if new:
+                values["status"] = DISCHARGED
         values.update(_facts(event, stay))
     else:  # pragma: no cover - every kind is handled above
         raise StayRefused(f"{_where(event)}: cannot apply {kind}")

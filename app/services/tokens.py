@@ -6,9 +6,10 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.data.models import ApiToken
@@ -46,17 +47,36 @@ def add_token(session: Session, name: str, scopes: Sequence[str], now: datetime)
     return record, token
 
 
-def find_token(session: Session, token: str, now: datetime) -> ApiToken | None:
-    """Return the live token record for a bearer token (and note its use), or None."""
+@dataclass(frozen=True)
+class LiveToken:
+    """A token that is valid now: its name, its scopes, and whether its use was just noted."""
+
+    name: str
+    scopes: tuple[str, ...]
+    use_noted: bool
+
+
+# Built once: the check runs on every API request, and needs no ORM object.
+_BY_DIGEST = select(
+    ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.revoked_at, ApiToken.last_used_at
+).where(ApiToken.token_hash == bindparam("digest"))
+
+
+def find_token(session: Session, token: str, now: datetime) -> LiveToken | None:
+    """Return the live token for a bearer token, or None (unknown or revoked), from the database.
+
+    Its use is noted at most once a minute (a busy switchboard's every request need
+    not write): then `use_noted` is true, and the caller commits.
+    """
     if not token.startswith(PREFIX):
         return None
-    record = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
-    if record is None or record.revoked_at is not None:
+    row = session.execute(_BY_DIGEST, {"digest": _digest(token)}).first()
+    if row is None or row.revoked_at is not None:
         return None
-    # Noted at most once a minute: a busy switchboard's every request need not write.
-    if record.last_used_at is None or now - record.last_used_at > USE_NOTED_EVERY:
-        record.last_used_at = now
-    return record
+    due = row.last_used_at is None or now - row.last_used_at > USE_NOTED_EVERY
+    if due:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return LiveToken(row.name, tuple(row.scopes.split()), use_noted=due)
 
 
 def list_tokens(session: Session) -> Sequence[ApiToken]:

@@ -19,6 +19,9 @@ from stdnum.exceptions import ValidationError
 # Ten digits, or six and four with a dash or a space between, not part of a longer
 # number nor of an E.164 phone number: anything that may be a CPR number.
 CPR_LIKE = re.compile(r"(?<![\d+])\d{6}[- ]?\d{4}(?!\d)")
+# A replacement number (erstatningspersonnummer, from the hospitals' feeds) standing alone:
+# six digits and four letters and digits with at least one letter.
+REPLACEMENT_LIKE = re.compile(r"(?<![\w+])\d{6}[- ]?(?=[0-9A-Za-z]{0,3}[A-Za-z])[0-9A-Za-z]{4}(?!\w)")
 REDACTED = "[redacted]"
 
 
@@ -31,7 +34,7 @@ def redact(text: str) -> str:
     """Return `text` with anything shaped like a CPR number blanked out (provider ids kept whole)."""
     kept = PROVIDER_ID.findall(text)
     parts = PROVIDER_ID.split(text)
-    out = [CPR_LIKE.sub(REDACTED, part) for part in parts]
+    out = [REPLACEMENT_LIKE.sub(REDACTED, CPR_LIKE.sub(REDACTED, part)) for part in parts]
     return "".join(part + (kept[i] if i < len(kept) else "") for i, part in enumerate(out))
 
 
@@ -61,6 +64,46 @@ def parse(text: str, today: date) -> tuple[str, date]:
     if born > today:
         raise CprError("the CPR number's birth date is in the future")
     return number, born
+
+
+# A replacement number (erstatningspersonnummer, X-eCPR or a region's D-eCPR) is the birth
+# date's DDMMYY and four characters with at least one letter, so that it can never be keyed
+# on a phone.
+REPLACEMENT = re.compile(r"(\d{2})(\d{2})\d{2}(?=[0-9A-Z]{0,3}[A-Z])[0-9A-Z]{4}")
+
+
+def check_feed_cpr(text: str, today: date | None = None) -> str:
+    """Return a hospital feed's CPR number, a replacement number's letters upper case; raise CprError.
+
+    Ten digits must hold a real birth date (no modulus 11); with `today` they are checked as
+    `parse` checks a number keyed on the phone (not in the future), without it the hospital's
+    register is trusted for that. A replacement number has letters among its last four
+    characters; its first six must still be a real day and month, but no century can be told
+    from it. A dash or space after the sixth character is allowed.
+    """
+    raw = (text or "").strip()
+    number = raw[:6] + raw[6:].lstrip("- ") if len(raw) > 6 else raw
+    if number.isascii() and number.isdigit() and len(number) == 10:
+        if today is not None:
+            return parse(number, today)[0]
+        try:
+            stdnum_cpr.get_birth_date(number)
+        except ValidationError:
+            raise CprError("the CPR number does not hold a real birth date") from None
+        return number
+    number = number.upper()
+    match = REPLACEMENT.fullmatch(number) if number.isascii() else None
+    if match is None:
+        raise CprError(
+            "a CPR number has 10 digits, or (a replacement number) a birth date DDMMYY and "
+            "four letters and digits with at least one letter"
+        )
+    day, month = int(match.group(1)), int(match.group(2))
+    try:
+        date(2000, month, day)  # a leap year: 29 February may be someone's birthday
+    except ValueError:
+        raise CprError("the replacement CPR number does not start with a real day and month") from None
+    return number
 
 
 class VaultKeyMissing(InvalidTag, ValueError):

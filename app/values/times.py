@@ -33,14 +33,22 @@ def _parse(raw: str) -> datetime:
         raise TimeError(f"not an ISO 8601 time: {shown(raw)}") from None
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
-    first = parsed.replace(tzinfo=COPENHAGEN, fold=0)
-    second = parsed.replace(tzinfo=COPENHAGEN, fold=1)
-    if first.astimezone(UTC).astimezone(COPENHAGEN).replace(tzinfo=None) != parsed:
+    return from_copenhagen(parsed, raw)
+
+
+def from_copenhagen(wall: datetime, given: str) -> datetime:
+    """Return Copenhagen wall-clock time `wall` (naive) in UTC; refuse one a DST change skips or repeats.
+
+    `given` is the text as the sender wrote it, for the error message.
+    """
+    first = wall.replace(tzinfo=COPENHAGEN, fold=0)
+    second = wall.replace(tzinfo=COPENHAGEN, fold=1)
+    if first.astimezone(UTC).astimezone(COPENHAGEN).replace(tzinfo=None) != wall:
         raise TimeError(
-            f"{redact(raw)} does not exist in Copenhagen (daylight saving starts): give an offset"
+            f"{redact(given)} does not exist in Copenhagen (daylight saving starts): give an offset"
         )
     if first.utcoffset() != second.utcoffset():
-        raise TimeError(f"{redact(raw)} happens twice in Copenhagen (daylight saving ends): give an offset")
+        raise TimeError(f"{redact(given)} happens twice in Copenhagen (daylight saving ends): give an offset")
     return first.astimezone(UTC)
 
 
