@@ -83,7 +83,6 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["linje72.vault"] = vault
     app.config["RETENTION"] = config.retention_from(settings)
     logs.configure(settings["LINJE72_LOG_LEVEL"])
-    _check_stored_keys(app, vault)
     app.extensions["linje72.alerting"] = _alerting(app, settings)
 
     from app.api import bp as api_bp
@@ -106,6 +105,8 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.cli import register_commands
 
     register_commands(app)
+
+    _check_stored_keys(app, vault)  # last: every setting is checked before the database is asked
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
