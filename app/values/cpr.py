@@ -61,6 +61,38 @@ def parse(text: str, today: date) -> tuple[str, date]:
     return number, born
 
 
+# A replacement CPR number (erstatningspersonnummer, X-eCPR or a region's D-eCPR): the birth
+# date's six digits, then four characters of which at least one is a letter, e.g. 0101407AB1.
+_REPLACEMENT = re.compile(r"\d{6}[0-9A-Z]{4}")
+
+
+def check_feed_cpr(text: str) -> str:
+    """Return a hospital feed's CPR number or replacement CPR number, normalised; raise CprError.
+
+    A real CPR number must hold a real birth date (no modulus 11, and no "not in the future":
+    the hospital's register decides that). A replacement number (with letters) is accepted
+    with the same date part, upper-cased; it can be stored and found, never keyed on a phone.
+    """
+    number = (text or "").strip().replace("-", "").replace(" ", "").upper()
+    if not number.isascii() or len(number) != 10:
+        raise CprError(
+            "a CPR number has 10 characters (a replacement CPR number has letters among the last four)"
+        )
+    if number.isdigit():
+        try:
+            stdnum_cpr.get_birth_date(number)
+        except ValidationError:
+            raise CprError("the CPR number does not hold a real birth date") from None
+        return number
+    if not _REPLACEMENT.fullmatch(number):
+        raise CprError("a replacement CPR number is six digits of a birth date and four letters or digits")
+    try:
+        date(2000, int(number[2:4]), int(number[0:2]))  # a leap year, so that 29 February passes
+    except ValueError:
+        raise CprError("the replacement CPR number does not start with a real day and month") from None
+    return number
+
+
 class CprVault:
     """Encrypts CPR numbers at rest and derives their lookup key and export pseudonym.
 
@@ -99,3 +131,8 @@ def derive_key(secret: str, purpose: bytes) -> bytes:
 def _derive(secret: str, purpose: bytes) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"linje72", info=purpose)
     return hkdf.derive(secret.encode())
+
+
+def masked(number: str) -> str:
+    """Return a CPR number (or replacement number) as staff may see it unasked: the birth date only."""
+    return f"{number[:6]}-xxxx"
