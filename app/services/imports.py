@@ -67,6 +67,7 @@ class _Context:
     policy: Policy | None = None
     author: Author = Author("command line", "cli")
     file_hash: str = ""
+    progress: Progress | None = None
 
 
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
@@ -174,12 +175,16 @@ def gap_line(gap: Gap) -> str:
 
 def _discharges(text: str, problems: Problems, context: _Context) -> str | None:
     departments = queries.all_departments(context.session).keys()
-    records = read_discharges(text, problems, departments, local_date(context.now))
+    progress = context.progress
+    # Checking and storing each take about half the time: one bar over both.
+    checked = (lambda done, total: progress(done, 2 * total)) if progress else None
+    records = read_discharges(text, problems, departments, local_date(context.now), checked)
     if problems:
         return None
     if context.vault is None:
         raise ValueError("discharges are imported with the CPR vault")
-    done = store_discharges(context.session, context.vault, records, context.now)
+    stored = (lambda done, total: progress(total + done, 2 * total)) if progress else None
+    done = store_discharges(context.session, context.vault, records, context.now, stored)
     return f"{plural(done.count, 'discharge')}: {done.added} added, {done.updated} updated"
 
 
@@ -253,6 +258,7 @@ def import_path(
         policy=policy,
         author=author,
         file_hash=hashlib.sha256(data).hexdigest(),
+        progress=progress,
     )
 
 
@@ -310,6 +316,7 @@ def import_text(
     policy: Policy | None = None,
     author: Author | None = None,
     file_hash: str = "",
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Check `text` (a file's contents, called `name` in errors) as `kind`; store it when nothing is wrong."""
     importer = IMPORTERS.get(kind)
@@ -324,6 +331,7 @@ def import_text(
         policy=policy,
         author=author or Author("command line", "cli"),
         file_hash=file_hash or hashlib.sha256(text.encode()).hexdigest(),
+        progress=progress,
     )
     summary = importer(text, problems, context)
     warnings = problems.warnings() + context.warnings

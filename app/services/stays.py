@@ -63,8 +63,10 @@ def apply_events(session: Session, vault: CprVault, events: Sequence[StayEvent],
     for event in events:
         before = (result.added, result.updated)
         _apply(session, vault, event, departments, now, result, stays)
-        done = "added" if result.added > before[0] else "updated" if result.updated > before[1] else "unchanged"
-        result.outcomes.append(done)
+        if result.added > before[0]:
+            result.outcomes.append("added")
+        else:
+            result.outcomes.append("updated" if result.updated > before[1] else "unchanged")
     for source, message_id in messages:
         if not _seen(session, source, message_id):
             count = sum(1 for e in events if (e.source.value, e.message_id) == (source, message_id))
