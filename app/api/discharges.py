@@ -20,12 +20,12 @@ from app.api import bp
 from app.api.auth import requires_scope
 from app.api.discharge_schemas import (
     DISCHARGES_BODY,
-    StayChangedSchema,
+    DischargeProblemSchema,
     EndSchema,
     ExtendSchema,
     MarkSchema,
     PatientsSchema,
-    DischargeProblemSchema,
+    StayChangedSchema,
     StoredSchema,
 )
 from app.api.errors import problem
@@ -73,7 +73,9 @@ log = logging.getLogger("linje72.discharges")
     requestBody=DISCHARGES_BODY,
 )
 @bp.response(200, StoredSchema)
-@bp.alt_response(422, schema=DischargeProblemSchema, description="Problems to mend, by field path; nothing stored")
+@bp.alt_response(
+    422, schema=DischargeProblemSchema, description="Problems to mend, by field path; nothing stored"
+)
 @requires_scope("discharges")
 def store() -> Any:
     now = current_app.config["CLOCK"]()

@@ -50,9 +50,18 @@ def _n(text: str) -> str:
     return text
 
 
-# States, destinations and reasons to end, as the pages name them.
+# Where a stay stands, as the pages name it ("active" and "over" mean other things on other pages).
+STATES = {
+    "active": _l("under responsibility"),
+    "admitted": _l("in hospital"),
+    "to_mark": _l("to mark"),
+    "not_target": _l("not in the target group"),
+    "ended": _l("ended early"),
+    "over": _l("no responsibility now"),
+    "cancelled": _l("cancelled by the hospital"),
+}
+# Destinations and reasons to end, as the pages name them.
 WORDS = (
-    _n("active"), _n("admitted"), _n("to_mark"), _n("not_target"), _n("ended"), _n("over"), _n("cancelled"),
     _n("temporary_stay"), _n("nursing_home"), _n("home_nursing"), _n("residential"), _n("other"),
     _n("readmitted"), _n("died"), _n("handed_over"),
 )  # fmt: skip
@@ -81,7 +90,7 @@ def patients() -> str:
             f"{len(found.active)} under responsibility, {len(found.to_mark)} to mark, "
             f"{len(found.admitted)} admitted; departments={','.join(current_user.visible or ['all'])}",
         )
-        return render_template("patients.html", found=found, moment=now(), results=None)
+        return render_template("patients.html", found=found, moment=now(), results=None, states=STATES)
 
 
 @bp.post("/patients/search")
@@ -100,10 +109,11 @@ def search_patient() -> str | tuple[str, int]:
                 "error",
             )
             found = active_patients(db, _vault(), current_user.visible, now(), _window())
-            return render_template("patients.html", found=found, moment=now(), results=None), 422
+            page = render_template("patients.html", found=found, moment=now(), results=None, states=STATES)
+            return page, 422
         record(db, audit.VIEW, "patient search", f"by CPR number: {len(results)} stay(s) found")
         found = active_patients(db, _vault(), current_user.visible, now(), _window())
-        return render_template("patients.html", found=found, moment=now(), results=results)
+        return render_template("patients.html", found=found, moment=now(), results=results, states=STATES)
 
 
 @bp.get("/patients/<int:stay_id>")
@@ -195,6 +205,7 @@ def _render_stay(db: Session, row: Discharge, cpr: str | None = None) -> str:
         history=history,
         reasons=END_REASONS,
         suggested=suggested,
+        states=STATES,
     )
 
 
