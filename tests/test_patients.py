@@ -311,7 +311,7 @@ def test_marking_a_notified_discharge_opens_the_window(
         ("extend", {"until": "2026-03-29T02:30", "reason": "x"}, "does not exist in Copenhagen"),
         ("extend", {"until": "2027-01-26T09:00", "reason": "x"}, "at most 30 days after the discharge"),
         ("end", {"reason": "bored"}, "must be one of readmitted, died, handed_over"),
-        ("end", {"reason": "died", "at": "2026-11-20T09:00"}, "Afsluttet: must not be before the discharge"),
+        ("end", {"reason": "died", "at": "2026-11-20T09:00"}, "Fra hvornår: must not be before"),
         ("end", {"reason": "died", "at": "2026-11-25T09:00"}, "must be before the responsibility's end"),
     ),
     ids=["extend-earlier", "no-reason", "no-end", "dst", "too-far", "reason", "end-before", "end-after"],

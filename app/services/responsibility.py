@@ -72,6 +72,7 @@ class StayView:
     municipality: str | None
     gp_phone: str | None
     target_group: bool | None
+    opens: bool  # in the target group as the routing decides: marked, or by the hospital's destination
     until: datetime | None  # the window's end (extension and early end applied) when it opens one
     responsibility_until: datetime | None
     ended_at: datetime | None
@@ -316,6 +317,7 @@ def _view(
         municipality=stay.municipality,
         gp_phone=stay.gp_phone,
         target_group=stay.target_group,
+        opens=info.opens,
         until=until,
         responsibility_until=stay.responsibility_until,
         ended_at=stay.ended_at,
