@@ -4,7 +4,9 @@ the department's patients; mark, extend and end; tokens and scopes."""
 from __future__ import annotations
 
 import copy
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.data.models import AuditEvent, Discharge
+from app.services.imports import import_path
 from app.services.patients import decide_for_patient
 from app.services.tokens import add_token, revoke_token
 from app.values.times import parse_time
@@ -372,3 +375,48 @@ def test_the_openapi_document_describes_the_discharge_endpoints(app: Flask) -> N
     assert {"200", "422"} <= set(store["responses"])
     assert "/api/v1/discharges/{external_id}/extend" in spec["paths"]
     assert "/api/v1/departments/{code}/patients" in spec["paths"]
+
+
+# ---- the file import shares the checks, and shows how far it has come ----
+
+
+def test_a_large_discharges_file_tells_how_far_its_import_has_come(
+    app: Flask, session: Session, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    items = [
+        {**ONE, "id": f"SP-{n}", "cpr": f"{1 + n % 28:02d}{1 + n // 28 % 12:02d}40{n % 4000:04d}"}
+        for n in range(2500)
+    ]
+    path = tmp_path / "discharges.json"
+    path.write_text(json.dumps(items))
+    seen: list[tuple[int, int]] = []
+
+    result = import_path(
+        session,
+        "discharges",
+        path,
+        vault=app.extensions["linje72.vault"],
+        now=NOW,
+        progress=lambda *p: seen.append(p),
+    )
+    session.commit()
+
+    assert result.errors == [] and result.summary == "2500 discharges: 2500 added, 0 updated"
+    assert seen[-1] == (5000, 5000) and len(seen) >= 5
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert stored(session) == 2500
+
+
+def test_the_file_import_accepts_a_replacement_cpr_number(
+    app: Flask, session: Session, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "discharges.json"
+    path.write_text(json.dumps([{**ONE, "cpr": REPLACEMENT}]))
+
+    result = import_path(session, "discharges", path, vault=app.extensions["linje72.vault"], now=NOW)
+
+    assert result.errors == []
+    session.commit()
+    assert session.scalars(select(Discharge.cpr_lookup)).one() == app.extensions["linje72.vault"].lookup_key(
+        REPLACEMENT
+    )
