@@ -123,7 +123,7 @@ def active_patients(
         query = query.join(Department).where(Department.code.in_(list(codes)))
     candidates = session.scalars(query).all()
     views = _views(session, vault, candidates, now, window)
-    order = {State.ACTIVE: [], State.TO_MARK: [], State.ADMITTED: []}  # type: dict[State, list[StayView]]
+    order: dict[State, list[StayView]] = {State.ACTIVE: [], State.TO_MARK: [], State.ADMITTED: []}
     for view in views:
         if view.state in order:
             order[view.state].append(view)
