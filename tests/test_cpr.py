@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from app.values.cpr import CprError, CprVault, parse
+from app.values.cpr import CprError, CprVault, check_feed_cpr, parse
 
 TODAY = date(2026, 11, 23)
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -179,3 +179,35 @@ def test_decryption_with_another_secret_fails() -> None:
     blob = CprVault(SECRET).encrypt("0101901234")
     with pytest.raises(InvalidTag):
         CprVault(OTHER_SECRET).decrypt(blob)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("0101401234", "0101401234"),
+        ("010140-1234", "0101401234"),
+        ("0101407ab1", "0101407AB1"),  # X-eCPR: a replacement number, upper-cased
+        ("2902000XY3", "2902000XY3"),  # D-eCPR with 29 February
+        ("0101505234", "0101505234"),  # a birth date in the future is the hospital's register's concern
+    ],
+)
+def test_a_feeds_cpr_number_may_be_a_replacement_number(given: str, expected: str) -> None:
+    assert check_feed_cpr(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("3102401234", "the CPR number does not hold a real birth date"),
+        ("3102407AB1", "the replacement CPR number does not start with a real day and month"),
+        ("01014012", "a CPR number has 10 characters"),
+        ("01AB401234", "a replacement CPR number is six digits of a birth date and four letters or digits"),
+    ],
+)
+def test_a_feeds_cpr_number_without_a_real_date_is_refused_without_quoting_it(
+    given: str, message: str
+) -> None:
+    with pytest.raises(CprError) as refused:
+        check_feed_cpr(given)
+    assert str(refused.value).startswith(message)
+    assert given not in str(refused.value)

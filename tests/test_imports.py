@@ -160,7 +160,7 @@ def test_a_missing_file_is_one_error_without_a_traceback(runner: FlaskCliRunner,
             "code,name,hospital,day_phone,oncall_phone,switchboard_phone,dayhours\n",
             [
                 "departments.csv:1: dayhours: unknown column (expected code, name, hospital, day_phone, "
-                "oncall_phone, switchboard_phone, day_hours)"
+                "oncall_phone, switchboard_phone, day_hours, sor_ids)"
             ],
         ),
     ],
@@ -198,6 +198,87 @@ def test_departments_are_updated_by_code_not_duplicated(
         None,
         "08:00-16:00",
     )
+
+
+SOR_HEADER = "code,name,hospital,day_phone,oncall_phone,switchboard_phone,sor_ids\n"
+
+
+def test_a_departments_sor_ids_are_stored_and_kept_when_a_file_has_no_such_column(
+    app: Flask, session: Session, clock: Clock, tmp_path: Path, departments: None
+) -> None:
+    # The example file gives RH-KARD two ward-level SOR ids.
+    stored = session.scalars(select(Department.sor_ids).where(Department.code == "RH-KARD")).one()
+    assert stored == "265161000016000 265161000016001"
+    path = write(
+        tmp_path, "departments.csv", DEPARTMENTS_HEADER + "RH-KARD,K,Rigshospitalet,31102001,,31100000,\n"
+    )
+
+    assert run_import(app, session, clock, "departments", path).errors == []
+    session.commit()
+
+    assert count(session, Department) == 3
+    assert session.scalars(select(Department.sor_ids).where(Department.code == "RH-KARD")).one() == stored
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            "RH-KARD,K,R,31102001,,31100000,265161000016000\n"
+            "NEW-1,N,R,31102001,,31100000,1 265161000016000\n",
+            [
+                "3: sor_ids: 265161000016000 is given to both RH-KARD (row 2) and NEW-1: "
+                "a SOR id names one department"
+            ],
+        ),
+        (
+            "NEW-1,N,R,31102001,,31100000,265161000016001\n",
+            [
+                "2: sor_ids: 265161000016001 is already department RH-KARD's: a SOR id names one department "
+                "(remove it there first, or give both departments in this file)"
+            ],
+        ),
+        (
+            "NEW-1,N,R,31102001,,31100000,2651-6100 12\n",
+            ["2: sor_ids: '2651-6100' is not a SOR id (up to 18 digits, ids separated by spaces)"],
+        ),
+    ],
+    ids=["two-rows", "stored-for-another-department", "not-digits"],
+)
+def test_a_sor_id_names_one_department_or_the_file_is_refused(
+    app: Flask,
+    session: Session,
+    clock: Clock,
+    tmp_path: Path,
+    departments: None,
+    rows: str,
+    expected: list[str],
+) -> None:
+    path = write(tmp_path, "departments.csv", SOR_HEADER + rows)
+
+    result = run_import(app, session, clock, "departments", path)
+
+    assert [line.removeprefix(f"{path}:") for line in result.errors] == expected
+    session.rollback()
+    assert count(session, Department) == 3
+
+
+def test_a_sor_id_moves_between_departments_given_in_one_file(
+    app: Flask, session: Session, clock: Clock, tmp_path: Path, departments: None
+) -> None:
+    rows = "RH-KARD,K,R,31102001,,31100000,265161000016000\nBFH-GER,G,B,31203001,,31200000,265161000016001\n"
+    path = write(tmp_path, "departments.csv", SOR_HEADER + rows)
+
+    assert run_import(app, session, clock, "departments", path).errors == []
+    session.commit()
+
+    assert dict(
+        session.execute(select(Department.code, Department.sor_ids).order_by(Department.code)).all()
+    ) == {
+        "BFH-GER": "265161000016001",
+        "NOH-MED": None,
+        "RH-KARD": "265161000016000",
+    }
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,9 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 PROBLEM = "application/problem+json"
+# The FHIR endpoint answers its errors as FHIR does: an OperationOutcome (application/fhir+json).
+FHIR_PREFIX = "/api/v1/fhir/"
+FHIR_ISSUE_TYPES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-long"}
 
 
 def problem(status: int, title: str, detail: str = "", **more: Any) -> Response:
@@ -27,6 +30,8 @@ def http_problem(error: HTTPException) -> Response | HTTPException:
     if not request.path.startswith("/api/"):
         return error
     data = getattr(error, "data", None) or {}
+    if request.path.startswith(FHIR_PREFIX):
+        return _fhir_problem(error, data)
     extra: dict[str, Any] = {}
     errors = data.get("errors") or data.get("messages")
     if errors:
@@ -37,6 +42,23 @@ def http_problem(error: HTTPException) -> Response | HTTPException:
     status = error.code or 500
     detail = data.get("message") or (error.description if status != 500 else "")
     response = problem(status, error.name, detail or "", **extra)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="linje72"'
+    return response
+
+
+def _fhir_problem(error: HTTPException, data: dict[str, Any]) -> Response:
+    status = error.code or 500
+    detail = data.get("message") or (error.description if status != 500 else "") or error.name
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {"severity": "error", "code": FHIR_ISSUE_TYPES.get(status, "exception"), "diagnostics": detail}
+        ],
+    }
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/fhir+json"
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="linje72"'
     return response

@@ -1,4 +1,5 @@
-"""Read a departments file (`code,name,hospital,day_phone,oncall_phone,switchboard_phone[,day_hours]`)."""
+"""Read a departments file (`code,name,hospital,day_phone,oncall_phone,switchboard_phone`, optional
+`day_hours` and `sor_ids`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.intake.table import Problems, Row, Seen, read_csv
+from app.values.cpr import shown
 from routing import DayHours
 
 COLUMNS = ("code", "name", "hospital", "day_phone", "oncall_phone", "switchboard_phone")
-OPTIONAL = ("day_hours",)
+OPTIONAL = ("day_hours", "sor_ids")
+# A SOR id (Sundhedsvæsenets Organisationsregister) is a number of up to 18 digits.
+SOR_ID_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class DepartmentRecord:
     oncall_phone: str | None = None
     day_hours: str | None = None
     has_day_hours: bool = True
+    sor_ids: str | None = None  # space-separated SOR ids of its wards, as a FHIR notification names them
+    has_sor_ids: bool = False
     row: int = 0
 
     def values(self) -> dict[str, Any]:
@@ -38,6 +44,8 @@ class DepartmentRecord:
         }
         if self.has_day_hours:
             values["day_hours"] = self.day_hours
+        if self.has_sor_ids:
+            values["sor_ids"] = self.sor_ids
         return values
 
 
@@ -48,6 +56,7 @@ def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
         return []
     columns, rows = table
     seen = Seen()
+    sor_owners: dict[str, tuple[int, str | None]] = {}
     records = []
     for row in rows:
         code = row.text("code", required=True, max_length=32)
@@ -58,6 +67,7 @@ def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
         oncall_phone = row.phone("oncall_phone")
         switchboard_phone = row.phone("switchboard_phone", required=True)
         day_hours = _day_hours(row) if "day_hours" in columns else None
+        sor_ids = _sor_ids(row, code, sor_owners) if "sor_ids" in columns else None
         if row.ok and code and name and hospital and day_phone and switchboard_phone:
             records.append(
                 DepartmentRecord(
@@ -69,6 +79,8 @@ def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
                     switchboard_phone=switchboard_phone,
                     day_hours=day_hours,
                     has_day_hours="day_hours" in columns,
+                    sor_ids=sor_ids,
+                    has_sor_ids="sor_ids" in columns,
                     row=row.number,
                 )
             )
@@ -84,3 +96,32 @@ def _day_hours(row: Row) -> str | None:
     except ValueError as exc:
         row.problem("day_hours", str(exc))
         return None
+
+
+def _sor_ids(row: Row, code: str | None, owners: dict[str, tuple[int, str | None]]) -> str | None:
+    """Return the row's SOR ids, space-separated; a SOR id of two departments is an error naming both."""
+    text = row.text("sor_ids", max_length=500)
+    if text is None:
+        return None
+    ids: list[str] = []
+    for sor in text.split():
+        if not (sor.isascii() and sor.isdigit()) or len(sor) > SOR_ID_DIGITS:
+            row.problem(
+                "sor_ids",
+                f"{shown(sor)} is not a SOR id (up to {SOR_ID_DIGITS} digits, ids separated by spaces)",
+            )
+            continue
+        if sor in ids:
+            row.problem("sor_ids", f"{sor} is given twice")
+            continue
+        owner = owners.get(sor)
+        if owner is not None:
+            row.problem(
+                "sor_ids",
+                f"{sor} is given to both {owner[1]} (row {owner[0]}) and {code}: "
+                "a SOR id names one department",
+            )
+            continue
+        owners[sor] = (row.number, code)
+        ids.append(sor)
+    return " ".join(ids) or None

@@ -10,7 +10,7 @@ they never touch the database.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -53,7 +53,7 @@ class StayEvent:
 
     kind: EventKind
     source: Source
-    cpr: str
+    cpr: str = field(repr=False)  # never in a traceback or a log line
     stay_id: str
     at: datetime  # when it happened (for a discharge: the discharge time)
     department: str | None = None  # our department code
@@ -65,7 +65,7 @@ class StayEvent:
     gp_phone: str | None = None
     responsibility_until: datetime | None = None  # the hospital's stated end, or an extension
     cancels: EventKind | None = None  # with CANCEL: which event is undone
-    merged_cpr: str | None = None  # with MERGE: the identity that is merged into `cpr`
+    merged_cpr: str | None = field(default=None, repr=False)  # with MERGE: the identity merged into `cpr`
     message_id: str = ""  # the sender's id of the message (for its acknowledgement and our log)
     # The event states the whole discharge (a file's or a batch's record): what it leaves out is
     # empty now. Otherwise (HL7, FHIR) what it leaves out stays as it was.

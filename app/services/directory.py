@@ -43,8 +43,48 @@ class Conflict:
     message: str
 
 
+def department_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
+    """Return why some records cannot be stored: a SOR id that another stored department keeps."""
+    given = {record.code: record for record in records if record.has_sor_ids}
+    if not given:
+        return []
+    owners: dict[str, str] = {}
+    for code, sor_ids in session.execute(select(Department.code, Department.sor_ids)):
+        if code not in given:
+            owners.update((sor, code) for sor in (sor_ids or "").split())
+    conflicts = []
+    for record in given.values():
+        for sor in (record.sor_ids or "").split():
+            if sor in owners:
+                conflicts.append(
+                    Conflict(
+                        record.row,
+                        "sor_ids",
+                        f"{sor} is already department {owners[sor]}'s: a SOR id names one department "
+                        f"(remove it there first, or give both departments in this file)",
+                    )
+                )
+    return conflicts
+
+
+def sor_map(session: Session) -> dict[str, str]:
+    """Return every department's SOR ids: SOR id → department code."""
+    found: dict[str, str] = {}
+    for code, sor_ids in session.execute(select(Department.code, Department.sor_ids)):
+        found.update((sor, code) for sor in (sor_ids or "").split())
+    return found
+
+
 def upsert_departments(session: Session, records: Sequence[DepartmentRecord]) -> Upserted:
-    """Add or update departments by code (flush only)."""
+    """Add or update departments by code (flush only).
+
+    Raises ValueError when a record conflicts (see `department_conflicts`): nothing is
+    written then.
+    """
+    conflicts = department_conflicts(session, records)
+    if conflicts:
+        first = conflicts[0]
+        raise ValueError(f"department on row {first.row}: {first.column}: {first.message}")
     existing = find_by(session, Department, "code", (record.code for record in records))
     added = 0
     for record in records:

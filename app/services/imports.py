@@ -22,7 +22,7 @@ from app.intake.departments import read_departments
 from app.intake.discharges import read_discharges
 from app.intake.rota import Progress, ShiftRecord, read_rota, read_rota_file
 from app.intake.table import SAVE_AS_CSV_UTF8, Problems, decode, plural
-from app.services.directory import caller_conflicts, upsert_callers, upsert_departments
+from app.services.directory import caller_conflicts, department_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
 from app.services.rota import Author, RotaReview, publish_rota, review_rota
 from app.values.cpr import CprVault
@@ -72,6 +72,8 @@ class _Context:
 
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
     records = read_departments(text, problems)
+    for conflict in department_conflicts(context.session, records):
+        problems.add(conflict.row, conflict.column, conflict.message)
     if problems:
         return None
     done = upsert_departments(context.session, records)
