@@ -69,16 +69,49 @@ PAGES = (
     "/rota/versions",
     "/overrides",
     "/overrides/new",
+    "/patients",
 )
 COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
 ROTA = {"/rota/upload": 200, "/rota/versions": 200, "/overrides": 200, "/overrides/new": 200}
 NO_ROTA = dict.fromkeys(ROTA, 403)
 ALLOWED = {
     None: {},
-    "admin": {"/": 200, "/contacts": 200, "/audit": 200, "/audit.csv": 200, **COVERAGE, **ROTA},
-    "planner": {"/": 200, "/contacts": 403, "/audit": 403, "/audit.csv": 403, **COVERAGE, **ROTA},
-    "department": {"/": 200, "/contacts": 200, "/audit": 403, "/audit.csv": 403, **COVERAGE, **NO_ROTA},
-    "region": {"/": 200, "/contacts": 200, "/audit": 403, "/audit.csv": 403, **COVERAGE, **NO_ROTA},
+    "admin": {
+        "/": 200,
+        "/contacts": 200,
+        "/audit": 200,
+        "/audit.csv": 200,
+        **COVERAGE,
+        **ROTA,
+        "/patients": 200,
+    },
+    "planner": {
+        "/": 200,
+        "/contacts": 403,
+        "/audit": 403,
+        "/audit.csv": 403,
+        **COVERAGE,
+        **ROTA,
+        "/patients": 403,
+    },
+    "department": {
+        "/": 200,
+        "/contacts": 200,
+        "/audit": 403,
+        "/audit.csv": 403,
+        **COVERAGE,
+        **NO_ROTA,
+        "/patients": 200,
+    },
+    "region": {
+        "/": 200,
+        "/contacts": 200,
+        "/audit": 403,
+        "/audit.csv": 403,
+        **COVERAGE,
+        **NO_ROTA,
+        "/patients": 200,
+    },
     "disabled": {},
 }
 

@@ -661,11 +661,17 @@ def test_discharge_errors_name_the_line_or_the_position_in_the_array(
     assert count(session, Discharge) == 0
 
 
+LENGTH = (
+    "a CPR number has 10 digits, or (a replacement number) a birth date DDMMYY and "
+    "four letters and digits with at least one letter"
+)
 BAD_CPRS = [
     ("3213401234", "the CPR number does not hold a real birth date"),
     ("0101304000", "the CPR number's birth date is in the future"),
-    ("01014012", "a CPR number has 10 digits"),
-    ("01-01-40-12-34-5", "a CPR number has 10 digits"),
+    ("01014012", LENGTH),
+    ("01-01-40-12-34-5", LENGTH),
+    ("0101401A2", LENGTH),
+    ("3213407AB1", "the replacement CPR number does not start with a real day and month"),
 ]
 
 

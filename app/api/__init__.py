@@ -12,4 +12,4 @@ bp = Blueprint(
     description="Departments, who answers now, and the contact log, for the hospitals' systems.",
 )
 
-from app.api import endpoints, fhir, rota  # noqa: E402, F401  (the endpoints register themselves on bp)
+from app.api import discharges, endpoints, fhir, rota  # noqa: E402, F401  (the endpoints register themselves on bp)

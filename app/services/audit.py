@@ -103,3 +103,13 @@ def write_csv(out: TextIO, events: Sequence[AuditEvent]) -> None:
                 )
             ]
         )
+
+
+def events_about(session: Session, target: str, *, limit: int = 50) -> Sequence[AuditEvent]:
+    """Return the changes recorded about one target (a stay's mark, extensions, end), newest first."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target == target, AuditEvent.action == CHANGE)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all()

@@ -6,7 +6,7 @@ and a REST batch keep the same one model of the stay as HL7 and FHIR do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.intake.discharges import DischargeRecord
 from app.intake.stays import EventKind, Source, StayEvent
 from app.services.directory import Upserted
-from app.services.stays import StayRefused, apply_events
+from app.services.stays import StayRefused, StayResult, apply_events
 from app.values.cpr import CprVault
 
 
@@ -41,12 +41,44 @@ def discharge_events(records: Sequence[DischargeRecord], source: Source = Source
     ]
 
 
+# Applied this many at a time: one look-up of the stored stays per thousand, and progress to show.
+CHUNK = 1000
+
+
+def apply_discharges(
+    session: Session,
+    vault: CprVault,
+    records: Sequence[DischargeRecord],
+    now: datetime,
+    source: Source = Source.FILE,
+    progress: Callable[[int, int], None] | None = None,
+) -> StayResult:
+    """Add or update discharges by their hospital id (flush only), each with its outcome.
+
+    Raises StayRefused; the caller rolls back, so nothing of the batch is stored.
+    """
+    total = StayResult()
+    for start in range(0, len(records), CHUNK):
+        done = apply_events(session, vault, discharge_events(records[start : start + CHUNK], source), now)
+        total.added += done.added
+        total.updated += done.updated
+        total.unchanged += done.unchanged
+        total.outcomes += done.outcomes
+        if progress is not None:
+            progress(start + len(records[start : start + CHUNK]), len(records))
+    return total
+
+
 def store_discharges(
-    session: Session, vault: CprVault, records: Sequence[DischargeRecord], now: datetime
+    session: Session,
+    vault: CprVault,
+    records: Sequence[DischargeRecord],
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Upserted:
     """Add or update discharges by their hospital id (flush only); an unknown department is a ValueError."""
     try:
-        result = apply_events(session, vault, discharge_events(records), now)
+        result = apply_discharges(session, vault, records, now, progress=progress)
     except StayRefused as refused:
         raise ValueError(str(refused)) from None
     return Upserted(result.count, result.added)

@@ -179,12 +179,16 @@ def gap_line(gap: Gap) -> str:
 
 def _discharges(text: str, problems: Problems, context: _Context) -> str | None:
     departments = queries.all_departments(context.session).keys()
-    records = read_discharges(text, problems, departments, local_date(context.now))
+    progress = context.progress
+    # Checking and storing each take about half the time: one bar over both.
+    checked = (lambda done, total: progress(done, 2 * total)) if progress else None
+    records = read_discharges(text, problems, departments, local_date(context.now), checked)
     if problems:
         return None
     if context.vault is None:
         raise ValueError("discharges are imported with the CPR vault")
-    done = store_discharges(context.session, context.vault, records, context.now)
+    stored = (lambda done, total: progress(total + done, 2 * total)) if progress else None
+    done = store_discharges(context.session, context.vault, records, context.now, stored)
     return f"{plural(done.count, 'discharge')}: {done.added} added, {done.updated} updated"
 
 

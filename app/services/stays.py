@@ -38,6 +38,7 @@ class StayResult:
     unchanged: int = 0  # events that changed nothing (a repeat with the same content)
     repeated: bool = False  # the whole message was applied before (same source and id)
     lines: list[str] = field(default_factory=list)  # what happened, for the log and the sender
+    outcomes: list[str] = field(default_factory=list)  # per event: added, updated or unchanged
 
     @property
     def count(self) -> int:
@@ -59,8 +60,14 @@ def apply_events(session: Session, vault: CprVault, events: Sequence[StayEvent],
         result.lines.append("already applied: nothing changed")
         return result
     departments = queries.departments_by_code(session, {e.department for e in events if e.department})
+    stays = _known_stays(session, events)
     for event in events:
-        _apply(session, vault, event, departments, now, result)
+        before = (result.added, result.updated)
+        _apply(session, vault, event, departments, now, result, stays)
+        if result.added > before[0]:
+            result.outcomes.append("added")
+        else:
+            result.outcomes.append("updated" if result.updated > before[1] else "unchanged")
     for source, message_id in messages:
         if (source, message_id) not in seen:
             count = sum(1 for e in events if (e.source.value, e.message_id) == (source, message_id))
@@ -72,6 +79,23 @@ def apply_events(session: Session, vault: CprVault, events: Sequence[StayEvent],
             )
     session.flush()
     return result
+
+
+# Stays are looked up this many ids a query: one query for a batch of a thousand, not one per event.
+LOOKUP_CHUNK = 1000
+
+
+def _known_stays(session: Session, events: Sequence[StayEvent]) -> dict[str, Discharge]:
+    """The stored stays the events name, by the hospital's id, in one query per thousand ids."""
+    ids = sorted({event.stay_id for event in events})
+    found: dict[str, Discharge] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        found.update(
+            (stay.external_id, stay)
+            for stay in session.scalars(select(Discharge).where(Discharge.external_id.in_(chunk)))
+        )
+    return found
 
 
 def _seen(session: Session, source: str, message_id: str) -> bool:
@@ -94,19 +118,20 @@ def _department(event: StayEvent, departments: dict[str, Department]) -> Departm
     return found
 
 
-def _stay(session: Session, event: StayEvent) -> Discharge | None:
-    return session.scalars(select(Discharge).where(Discharge.external_id == event.stay_id)).first()
-
-
-def _known(session: Session, event: StayEvent, what: str) -> Discharge:
-    stay = _stay(session, event)
+def _known(stays: dict[str, Discharge], event: StayEvent, what: str) -> Discharge:
+    stay = stays.get(event.stay_id)
     if stay is None:
         raise StayRefused(f"{_where(event)}: no stay {event.stay_id!r} to {what}")
     return stay
 
 
 def _new_stay(
-    session: Session, vault: CprVault, event: StayEvent, department: Department | None, result: StayResult
+    session: Session,
+    vault: CprVault,
+    event: StayEvent,
+    department: Department | None,
+    result: StayResult,
+    stays: dict[str, Discharge],
 ) -> Discharge:
     if department is None:
         raise StayRefused(f"{_where(event)}: a new stay needs its department")
@@ -120,6 +145,7 @@ def _new_stay(
         status=ADMITTED,
     )
     session.add(stay)
+    stays[event.stay_id] = stay
     result.added += 1
     return stay
 
@@ -146,6 +172,7 @@ def _apply(
     departments: dict[str, Department],
     now: datetime,
     result: StayResult,
+    stays: dict[str, Discharge],
 ) -> None:
     kind = event.kind
     if kind is EventKind.OUTPATIENT:
@@ -163,17 +190,17 @@ def _apply(
         _merge(session, vault, event, result)
         return
     if kind is EventKind.CANCEL:
-        _cancel(session, vault, event, result)
+        _cancel(session, vault, event, result, stays)
         return
     department = _department(event, departments)
-    stay = _stay(session, event)
+    stay = stays.get(event.stay_id)
     new = stay is None
     if stay is None:
         if kind is EventKind.UPDATE and department is None:
             raise StayRefused(f"{_where(event)}: no stay {event.stay_id!r} to update")
         # An update of a stay we have not heard of (a feed switched on mid-stay) states the
         # stay as it is now: it is taken as such.
-        stay = _new_stay(session, vault, event, department, result)
+        stay = _new_stay(session, vault, event, department, result, stays)
     lookup = vault.lookup_key(event.cpr)
     if stay.cpr_lookup != lookup:  # a corrected CPR number for the same stay
         stay.cpr_lookup, stay.cpr_encrypted = lookup, vault.encrypt(event.cpr)
@@ -222,6 +249,9 @@ def _facts(event: StayEvent, stay: Discharge) -> dict[str, object]:
         value = getattr(event, name)
         if value is not None or event.complete:
             values[name] = value
+    if event.responsibility_until is None and stay.responsibility_until is not None:
+        # A feed that does not know of the department's extension (forlængelse) must not undo it.
+        values.pop("responsibility_until", None)
     if event.target_group is not None:
         values["target_group"] = event.target_group
     elif event.destination is not None and (stay.target_group is None or event.complete):
@@ -230,7 +260,9 @@ def _facts(event: StayEvent, stay: Discharge) -> dict[str, object]:
     return values
 
 
-def _cancel(session: Session, vault: CprVault, event: StayEvent, result: StayResult) -> None:
+def _cancel(
+    session: Session, vault: CprVault, event: StayEvent, result: StayResult, stays: dict[str, Discharge]
+) -> None:
     undone = event.cancels
     if undone is EventKind.DEATH:
         patient = _patient(session, vault, event.cpr)
@@ -239,7 +271,7 @@ def _cancel(session: Session, vault: CprVault, event: StayEvent, result: StayRes
             result.updated += 1
         result.lines.append(f"{_where(event)}: death cancelled")
         return
-    stay = _known(session, event, "cancel")
+    stay = _known(stays, event, "cancel")
     if undone in (EventKind.ADMIT, EventKind.EMERGENCY):
         values: dict[str, object] = {"status": CANCELLED}
     elif undone is EventKind.DISCHARGE:

@@ -12,7 +12,7 @@ class ConsoleRole(enum.StrEnum):
 
     ADMIN = "admin"  # everything
     PLANNER = "planner"  # the rotas of the departments given
-    DEPARTMENT = "department"  # the contacts (later patients, follow-up) of the departments given
+    DEPARTMENT = "department"  # the contacts, patients and their responsibility of the departments given
     REGION = "region"  # read-only, every department
 
 
@@ -25,6 +25,9 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_FEEDS = "manage_feeds"  # calendar feeds of the rota (their departments' for planners)
     MANAGE_ALERTS = "manage_alerts"  # the numbers that hear of rota gaps, and the warnings sent
+    VIEW_PATIENTS = "view_patients"  # the patients under responsibility and admitted (birth date only)
+    EDIT_RESPONSIBILITY = "edit_responsibility"  # mark, extend and end a department's responsibility
+    SHOW_CPR = "show_cpr"  # a stay's full CPR number, on an explicit and audited "show"
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
@@ -39,10 +42,18 @@ PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
         }
     ),
     ConsoleRole.DEPARTMENT: frozenset(
-        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE}
+        {
+            Permission.VIEW_ONCALL,
+            Permission.VIEW_CONTACTS,
+            Permission.VIEW_COVERAGE,
+            Permission.VIEW_PATIENTS,
+            Permission.EDIT_RESPONSIBILITY,
+            Permission.SHOW_CPR,
+        }
     ),
+    # The region follows the arrangement: it sees the patients by birth date, and changes nothing.
     ConsoleRole.REGION: frozenset(
-        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE}
+        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE, Permission.VIEW_PATIENTS}
     ),
 }
 # Roles that see every department; the others see only the departments they are given.

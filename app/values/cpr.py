@@ -249,3 +249,8 @@ def derive_key(secret: str, purpose: bytes) -> bytes:
 def _derive(secret: str, purpose: bytes) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"linje72", info=purpose)
     return hkdf.derive(secret.encode())
+
+
+def masked(number: str) -> str:
+    """Return a CPR number (or replacement number) as staff may see it unasked: the birth date only."""
+    return f"{number[:6]}-xxxx"

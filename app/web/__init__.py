@@ -17,6 +17,7 @@ from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     feeds,
     overrides,
     pages,
+    patients,
     rota,
     sso,
 )
