@@ -17,8 +17,10 @@ from app import create_app
 from app.config import ConfigError
 from app.data.db import dispose, session_scope
 from app.data.models import Contact, Discharge, Patient
+from app.intake.stays import EventKind, Source, StayEvent
 from app.services import keys
 from app.services.patients import decide_for_patient
+from app.services.stays import apply_events
 from app.values.cpr import CprVault, derive_key, derive_pseudonym_key, key_id, key_id_of
 from ivr.simulator import ScriptedPhone, play_call
 from routing import Route
@@ -297,6 +299,23 @@ def test_a_death_known_under_the_old_key_is_still_known_after_it_is_removed(
         Route.RESPONSIBILITY,
         Route.RESPONSIBILITY,
     ]
+
+
+@pytest.mark.usefixtures("stays")
+def test_a_death_stays_known_when_a_feed_rewrites_the_patients_stay_during_the_rotation(
+    app: Flask, session: Session, make_app: AppMaker, clock: Clock
+) -> None:
+    vault = app.extensions["linje72.vault"]
+    session.add(Patient(cpr_lookup=vault.lookup_key(PATIENTS[1]), deceased_at=clock.now))
+    session.commit()
+    rotating = make_app(NEW, previous=OLD)
+    update = StayEvent(EventKind.UPDATE, source=Source.HL7, cpr=PATIENTS[1], stay_id="SP-1", at=clock.now)
+    with rotating.app_context(), session_scope(write=True) as feed:
+        apply_events(feed, rotating.extensions["linje72.vault"], [update], clock.now)
+    with rotating.app_context():
+        keys.rotate(lambda: session_scope(write=True), rotating.extensions["linje72.vault"])
+
+    assert routes(make_app(NEW))[1] is Route.NO_RESPONSIBILITY
 
 
 @pytest.mark.usefixtures("stays")

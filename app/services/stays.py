@@ -202,7 +202,9 @@ def _apply(
         # stay as it is now: it is taken as such.
         stay = _new_stay(session, vault, event, department, result, stays)
     lookup = vault.lookup_key(event.cpr)
-    if stay.cpr_lookup != lookup:  # a corrected CPR number for the same stay
+    if stay.cpr_lookup != lookup:  # a corrected CPR number for the same stay, or one under the previous key
+        if stay.cpr_lookup in vault.lookup_keys(event.cpr):
+            _move_patient(session, vault, event.cpr)  # what we know of the patient moves to the new key too
         stay.cpr_lookup, stay.cpr_encrypted = lookup, vault.encrypt(event.cpr)
     values: dict[str, object] = {}
     if department is not None:
@@ -304,6 +306,13 @@ def _merge(session: Session, vault: CprVault, event: StayEvent, result: StayResu
         survivor.deceased_at = merged.deceased_at
     result.updated += len(moved)
     result.lines.append(f"{_where(event)}: {len(moved)} stay(s) moved to the surviving identity")
+
+
+def _move_patient(session: Session, vault: CprVault, cpr: str) -> None:
+    lookups = vault.lookup_keys(cpr)
+    patient = queries.patient_of(session, lookups)
+    if patient is not None and patient.cpr_lookup != lookups[0]:
+        patient.cpr_lookup = lookups[0]
 
 
 def _patient(session: Session, vault: CprVault, cpr: str) -> Patient:
