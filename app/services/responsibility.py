@@ -153,7 +153,9 @@ def find_by_cpr(
     except CprError as exc:
         raise ResponsibilityRefused("cpr", str(exc)) from None
     query = select(Discharge).where(
-        Discharge.cpr_lookup == vault.lookup_key(number), Discharge.status != "cancelled"
+        # Both keys' lookups while a key rotation is under way.
+        Discharge.cpr_lookup.in_(vault.lookup_keys(number)),
+        Discharge.status != "cancelled",
     )
     if codes is not None:
         query = query.join(Department).where(Department.code.in_(list(codes)))
