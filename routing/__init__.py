@@ -11,6 +11,7 @@ from routing.coverage import (
     Override,
     Stretch,
     apply_overrides,
+    can_have_gaps,
     coverage,
     gaps,
     periods,
@@ -43,6 +44,7 @@ from routing.rota import (
 
 __all__ = [
     "apply_overrides",
+    "can_have_gaps",
     "Calendar",
     "CallerInfo",
     "check_rota",

@@ -23,7 +23,8 @@ FIRST_ROLE = {Period.DAY: Role.DAY, Period.ONCALL: Role.ONCALL}
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    # Stored times come back in UTC already: most calls need no conversion at all.
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,13 @@ class Cover:
 def apply_overrides(shifts: Iterable[ShiftInfo], overrides: Sequence[Override]) -> list[Cover]:
     """Return who covers what once the overrides are laid over the rota's shifts."""
     covers: list[Cover] = []
+    replaced = {override.replaces_phone for override in overrides if override.replaces_phone}
     for shift in shifts:
-        pieces = [(_utc(shift.start), _utc(shift.end))]
+        start, end = _utc(shift.start), _utc(shift.end)
+        if shift.phone not in replaced:  # nearly every shift: no override touches it
+            covers.append(Cover(shift.role, start, end, shift.name, shift.phone, start))
+            continue
+        pieces = [(start, end)]
         for override in overrides:
             if override.replaces_phone is None or override.replaces_phone != shift.phone:
                 continue
@@ -228,6 +234,12 @@ def _same(before: Stretch, after: Stretch) -> bool:
         and [(p.name, p.phone, p.override) for p in before.people]
         == [(p.name, p.phone, p.override) for p in after.people]
     )
+
+
+def can_have_gaps(department: DepartmentInfo) -> bool:
+    """Whether any time of the department can be a gap: its own phone answers every minute of a
+    period it has one for, so a department with both phones never has one."""
+    return not department.day_phone or not department.oncall_phone
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from routing import (
     Role,
     ShiftInfo,
     apply_overrides,
+    can_have_gaps,
     check_rota,
     coverage,
     diff_rota,
@@ -255,3 +256,12 @@ def test_the_preview_tells_added_removed_and_changed_shifts_apart() -> None:
     assert [(o[3], n[3]) for o, n in diff.changed] == [("Anna", "Dorte"), ("Cecilie", "Cecilie")]
     assert [k[1] for k in diff.added] == [t("2026-11-26 15:00")]
     assert [k[1] for k in diff.removed] == [t("2026-11-25 15:00")]
+
+
+def test_only_a_department_without_an_own_phone_for_a_period_can_have_a_gap() -> None:
+    week = (t("2026-11-23 00:00"), t("2026-11-30 00:00"))
+    assert not can_have_gaps(WITH_PHONE)
+    assert gaps("RH-KARD", coverage(WITH_PHONE, CAL, [], *week)) == []  # an empty rota, and still none
+    assert can_have_gaps(NO_ONCALL_PHONE)
+    # Monday before 08:00, four nights and a weekend:
+    assert len(gaps("BFH-GER", coverage(NO_ONCALL_PHONE, CAL, [], *week))) == 6

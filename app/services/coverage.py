@@ -16,7 +16,18 @@ from sqlalchemy.orm import Session
 
 from app.data import queries
 from app.data.models import Department, Shift
-from routing import LONGEST_SHIFT, Calendar, Gap, Role, ShiftInfo, Stretch, apply_overrides, coverage, gaps
+from routing import (
+    LONGEST_SHIFT,
+    Calendar,
+    Gap,
+    Role,
+    ShiftInfo,
+    Stretch,
+    apply_overrides,
+    can_have_gaps,
+    coverage,
+    gaps,
+)
 
 
 @dataclass(frozen=True)
@@ -40,15 +51,20 @@ def department_coverage(
     end: datetime,
     codes: Collection[str] | None = None,
     hospital: str = "",
+    *,
+    gaps_only: bool = False,
 ) -> list[DepartmentCoverage]:
     """Return each department's coverage of [start, end), the published rota with its overrides
-    (three queries, however many departments)."""
+    (three queries, however many departments). With `gaps_only`, only the departments that can
+    have a gap at all (one without an own phone for a period) are looked at."""
     query = select(Department).order_by(Department.hospital, Department.code)
     if codes is not None:
         query = query.where(Department.code.in_(list(codes)))
     if hospital:
         query = query.where(Department.hospital == hospital)
     departments = session.scalars(query).all()
+    if gaps_only:
+        departments = [d for d in departments if can_have_gaps(queries.department_info(d))]
     ids = [department.id for department in departments]
     shifts: dict[int, list[ShiftInfo]] = defaultdict(list)
     if ids:
@@ -93,6 +109,6 @@ def find_gaps(
     """Return every department's gaps from `now` to `now + horizon`, by department."""
     return [
         gap
-        for found in department_coverage(session, calendar, now, now + horizon, codes)
+        for found in department_coverage(session, calendar, now, now + horizon, codes, gaps_only=True)
         for gap in found.gaps
     ]

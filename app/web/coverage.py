@@ -26,7 +26,7 @@ def gaps_ahead(db: Session, codes: tuple[str, ...] | None) -> tuple[list[Warning
     """The gaps of the account's departments in the next week, earliest first, and where the week ends."""
     moment = now()
     end = days_ahead(moment, OVERVIEW_DAYS)
-    found = department_coverage(db, current_app.config["POLICY"].calendar, moment, end, codes)
+    found = department_coverage(db, current_app.config["POLICY"].calendar, moment, end, codes, gaps_only=True)
     return warnings([(gap, c.name) for c in found for gap in c.gaps], moment), end
 
 
