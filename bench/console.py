@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.data.db import dispose, get_engine, session_scope  # noqa: E402
+from app.data.db import dispose, get_engine, make_engine, session_scope  # noqa: E402
 from app.data.migrate import upgrade  # noqa: E402
 from app.data.models import Contact, Department, DialAttempt, Shift  # noqa: E402
 from app.services.accounts import add_user  # noqa: E402
@@ -383,6 +383,10 @@ def main() -> None:
             f"built {args.departments} departments, a year of rota and {args.contacts} contacts "
             f"in {time.perf_counter() - started:.0f} s ({url.split('://')[0]})\n"
         )
+    else:
+        engine = make_engine(url)
+        upgrade(engine)  # an earlier run's database, brought to this code's schema
+        engine.dispose()
     if not args.skip_pages:
         pages(url)
     api_under_gunicorn(url, requests=args.requests, client=args.client)
