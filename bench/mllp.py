@@ -135,6 +135,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="the listener's processes (linje72 mllp --workers)"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="linje72-bench-"))
@@ -152,7 +155,16 @@ def main() -> None:
     # here does not share its interpreter.
     port = free_port()
     listener = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "mllp", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from app.cli import main; main()",
+            "mllp",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
         env={
             **os.environ,
             **{k: v for k, v in SETTINGS.items()},
@@ -175,7 +187,8 @@ def main() -> None:
         sent, accepted = sum(r[0] for r in results), sum(r[1] for r in results)
         rate = sent / wall
         print(
-            f"MLLP, {connections} connection(s): {sent} messages ({accepted} AA) in {wall:.2f} s: "
+            f"MLLP, {args.workers} listener process(es), {connections} connection(s): "
+            f"{sent} messages ({accepted} AA) in {wall:.2f} s: "
             f"{rate:.0f} messages/s (ratio to {TARGET_PER_SECOND}/s: {rate / TARGET_PER_SECOND:.2f})"
         )
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +41,7 @@ from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
 from tests.factories import CPR_ACTIVE
 from tests.hl7_messages import adt, segment
-from tests.support import AFTER_HOURS, EXAMPLES, Clock, app_settings
+from tests.support import AFTER_HOURS, EXAMPLES, REQUIRED_SETTINGS, Clock, app_settings
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 12:00 in Copenhagen
 MAPS = FeedMaps(
@@ -860,3 +864,47 @@ def test_the_listener_does_not_start_with_a_mapping_to_a_department_that_does_no
         f"linje72: LINJE72_FEED_MAPPINGS ({EXAMPLES / MAPPINGS}): [departments] 'GER' maps to 'BFH-GER', "
         "which is not a department here (import it first: linje72 import departments FILE)"
     )
+
+
+def test_the_listener_in_several_processes_acks_every_message_once_and_stops_with_its_workers(
+    database_url: str, session: Session, app: Flask, tmp_path: Path
+) -> None:
+    """`linje72 mllp --workers 3` as an operator runs it: several connections, every message applied once."""
+    f.department(session)
+    session.commit()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("LINJE72_", "TWILIO_"))},
+        **REQUIRED_SETTINGS,
+        "DATABASE_URL": database_url,
+        "LINJE72_INSTANCE_PATH": str(tmp_path),
+    }
+    listener = subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "mllp", "--port", "0", "--workers", "3"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listener.stderr is not None
+        line = listener.stderr.readline()
+        assert "with 3 process(es)" in line, line
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        acks: list[list[str]] = []
+        for connection in range(4):
+            with Sender(port) as sender:
+                for number in range(3):
+                    n = connection * 3 + number
+                    pv1 = {3: "RH-KARD", 19: f"V{n}", 36: "nursing_home"}
+                    sender.send(adt("A03", message_id=f"W{n}", pv1=pv1))
+                    acks.append(sender.ack()["MSA"][:3])
+        assert sorted(acks) == sorted(["MSA", "AA", f"W{n}"] for n in range(12))
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(Discharge)) == 12
+    finally:
+        listener.send_signal(signal.SIGTERM)
+        listener.wait(timeout=10)
+        if listener.stderr is not None:
+            listener.stderr.close()
+    assert listener.returncode is not None
+    with pytest.raises(OSError):  # the workers are gone too: nobody listens any more
+        socket.create_connection(("127.0.0.1", port), timeout=1)
