@@ -4,6 +4,7 @@ Nothing in this package touches a database, Flask or the clock: every input,
 `now` included, is passed in as a plain value.
 """
 
+from routing.agreement import Agreement
 from routing.calendar import Calendar, DayHours, Period, local_date
 from routing.coverage import (
     Cover,
@@ -43,6 +44,7 @@ from routing.rota import (
 )
 
 __all__ = [
+    "Agreement",
     "apply_overrides",
     "can_have_gaps",
     "Calendar",

@@ -79,6 +79,8 @@ class Calendar:
     gp_hours: DayHours = DEFAULT_GP_HOURS
     closed_days: frozenset[tuple[int, int]] = DEFAULT_CLOSED_DAYS
     zone: ZoneInfo = COPENHAGEN
+    # Half days: (month, day, closing time), e.g. 5 June from 12:00 (an agreement's calendar).
+    half_days: frozenset[tuple[int, int, time]] = frozenset()
 
     def local(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:
@@ -93,11 +95,26 @@ class Calendar:
             and (day.month, day.day) not in self.closed_days
         )
 
+    def day_span(self, day: date, day_hours: DayHours | None = None) -> DayHours | None:
+        """Return the day's day hours (shortened on a half day), or None for a day on call throughout."""
+        if not self.is_working_day(day):
+            return None
+        hours = day_hours or self.day_hours
+        closes = min(
+            (clock for month, number, clock in self.half_days if (month, number) == (day.month, day.day)),
+            default=None,
+        )
+        if closes is None or closes >= hours.end:
+            return hours
+        if closes <= hours.start:
+            return None
+        return DayHours(hours.start, closes)
+
     def period(self, moment: datetime, day_hours: DayHours | None = None) -> Period:
         """Return day or on-call time at `moment`, by the given (or default) day hours."""
         local = self.local(moment)
-        hours = day_hours or self.day_hours
-        if self.is_working_day(local.date()) and hours.contains(local.time()):
+        span = self.day_span(local.date(), day_hours)
+        if span is not None and span.contains(local.time()):
             return Period.DAY
         return Period.ONCALL
 

@@ -142,13 +142,13 @@ def periods(
 ) -> list[tuple[datetime, datetime, Period]]:
     """Return [start, end) cut into day and on-call stretches (UTC), by wall-clock time in Copenhagen."""
     start, end = _utc(start), _utc(end)
-    hours = day_hours or calendar.day_hours
     cuts: list[tuple[datetime, datetime, Period]] = []
     day = calendar.local(start).date() - timedelta(days=1)
     last = calendar.local(end).date()
     while day <= last:
-        if calendar.is_working_day(day):
-            opens, closes = _at(calendar, day, hours.start), _at(calendar, day, hours.end)
+        span = calendar.day_span(day, day_hours)
+        if span is not None:
+            opens, closes = _at(calendar, day, span.start), _at(calendar, day, span.end)
             cuts.append((opens, closes, Period.DAY))
         day += timedelta(days=1)
     stretches: list[tuple[datetime, datetime, Period]] = []

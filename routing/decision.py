@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from routing.agreement import Agreement
 from routing.calendar import Calendar, DayHours, Period
 from routing.rota import Role
 
@@ -49,6 +50,7 @@ class DepartmentInfo:
     switchboard_phone: str
     oncall_phone: str | None = None
     day_hours: DayHours | None = None
+    psychiatric: bool = False  # takes part only where its agreement includes psychiatry
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class DischargeInfo:
     kind: str = "inpatient"  # or emergency: an emergency visit neither opens nor ends a window
     target_group: bool | None = None  # None: as the destination says
     ended_at: datetime | None = None  # the department ended the responsibility early
+    municipality: str | None = None  # the patient's home municipality, where the feed gives it
 
     @property
     def opens(self) -> bool:
@@ -130,13 +133,18 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def newest_discharge(discharges: Iterable[DischargeInfo], now: datetime) -> DischargeInfo | None:
+def newest_discharge(
+    discharges: Iterable[DischargeInfo], now: datetime, counts: Callable[[DischargeInfo], bool] | None = None
+) -> DischargeInfo | None:
     """Return the most recent inpatient discharge that has happened by `now` (an emergency visit
-    decides nothing)."""
+    decides nothing, unless `counts` says so: an agreement covering nursing-home residents' short
+    emergency stays)."""
     past = [
         d
         for d in discharges
-        if d.kind == "inpatient" and d.discharged_at is not None and _utc(d.discharged_at) <= _utc(now)
+        if (d.kind == "inpatient" or (counts is not None and counts(d)))
+        and d.discharged_at is not None
+        and _utc(d.discharged_at) <= _utc(now)
     ]
     return max(past, key=lambda d: _utc(d.discharged_at), default=None)  # type: ignore[arg-type]
 
@@ -148,23 +156,42 @@ def admitted_now(stays: Iterable[DischargeInfo], now: datetime) -> DischargeInfo
 
 
 def find_responsibility(
-    discharges: Sequence[DischargeInfo], now: datetime, window: timedelta
+    discharges: Sequence[DischargeInfo],
+    now: datetime,
+    window: timedelta,
+    *,
+    agreement: Agreement | None = None,
+    department: DepartmentInfo | None = None,
+    born: date | None = None,
 ) -> Responsibility | None:
     """Return the active responsibility window at `now`, if any.
 
-    The most recent inpatient discharge decides; a stay known to be under 24 hours or a
-    discharge outside the target group opens none; an admission after the discharge
-    (the patient is back in hospital, or was and left again) ends it, and so does the
-    department ending it early.
+    The most recent inpatient discharge decides; a stay known to be shorter than the
+    agreement's short stay (24 hours) or a discharge outside the target group opens
+    none; an admission after the discharge (the patient is back in hospital, or was and
+    left again) ends it, and so does the department ending it early. Under an
+    `agreement` (the deciding department's), its window, age and residency limits,
+    short-stay rule and psychiatry rule apply.
     """
     if admitted_now(discharges, now) is not None:
         return None
-    newest = newest_discharge(discharges, now)
+    counts = (
+        _nursing_home_short_stay if agreement is not None and agreement.nursing_home_short_stays else None
+    )
+    newest = newest_discharge(discharges, now, counts)
     if newest is None or newest.discharged_at is None or not newest.opens:
         return None
     discharged_at = _utc(newest.discharged_at)
-    if newest.admitted_at is not None and discharged_at - _utc(newest.admitted_at) < MINIMUM_STAY:
-        return None
+    short_stay = agreement.short_stay if agreement is not None else MINIMUM_STAY
+    if newest.admitted_at is not None and discharged_at - _utc(newest.admitted_at) < short_stay:
+        if counts is None or not counts(newest):
+            return None
+    if agreement is not None:
+        if department is not None and department.psychiatric and not agreement.psychiatry:
+            return None
+        if not agreement.covers_patient(born, newest.municipality, discharged_at):
+            return None
+        window = agreement.window
     # Elapsed time: added in UTC, so the clock across a daylight-saving change
     # shows one hour more or less, as the policy says.
     until = discharged_at + window
@@ -175,6 +202,11 @@ def find_responsibility(
     if not discharged_at <= _utc(now) < until:
         return None
     return Responsibility(newest, until)
+
+
+def _nursing_home_short_stay(stay: DischargeInfo) -> bool:
+    """A nursing-home resident's short or emergency stay (Zealand's exception)."""
+    return stay.destination == "nursing_home"
 
 
 def department_chain(
@@ -221,8 +253,15 @@ def decide(
     after_hours_number: str,
     caller_number: str | None = None,
     deceased_at: datetime | None = None,
+    agreements: Mapping[str, Agreement] | None = None,
+    born: date | None = None,
 ) -> Decision:
     """Return who a call about this patient rings at `now`, in order, and why.
+
+    `agreements` gives, by department code, the agreement a department runs under: the
+    deciding department's window, rules, calendar and numbers then replace the defaults
+    passed in (`calendar`, `window`, `fallback_number`, `after_hours_number`). `born` is
+    the patient's birth date (for an agreement's age limit).
 
     While the patient is admitted (or on leave) the admitting department's chain is rung
     (route inpatient); after a death nobody holds the patient. `departments` needs the
@@ -235,8 +274,10 @@ def decide(
         inside = admitted_now(discharges, now)
         admitting = departments.get(inside.department_code) if inside else None
         if inside is not None and admitting is not None:
-            period = calendar.period(now, admitting.day_hours)
-            chain = department_chain(admitting, shifts, period, fallback_number, now)
+            rules = (agreements or {}).get(admitting.code)
+            period = (rules.calendar if rules else calendar).period(now, admitting.day_hours)
+            fallback = rules.fallback_number if rules else fallback_number
+            chain = department_chain(admitting, shifts, period, fallback, now)
             return Decision(
                 route=Route.INPATIENT,
                 period=period,
@@ -244,11 +285,22 @@ def decide(
                 department_code=admitting.code,
                 newest_discharge=inside,
             )
-    newest = newest_discharge(discharges, now)
+    newest = newest_discharge(discharges, now, _counted_by(agreements))
     department = departments.get(newest.department_code) if newest else None
+    rules = (agreements or {}).get(department.code) if department else None
+    if rules is not None:
+        calendar, fallback_number, after_hours_number = (
+            rules.calendar,
+            rules.fallback_number,
+            rules.after_hours_number,
+        )
     period = calendar.period(now, department.day_hours if department else None)
     alive = deceased_at is None or _utc(deceased_at) > _utc(now)
-    responsibility = find_responsibility(discharges, now, window) if alive else None
+    responsibility = (
+        find_responsibility(discharges, now, window, agreement=rules, department=department, born=born)
+        if alive
+        else None
+    )
     if responsibility is not None and department is not None:
         chain = department_chain(department, shifts, period, fallback_number, now)
         return Decision(
@@ -270,6 +322,19 @@ def decide(
         department_code=department.code if department else None,
         newest_discharge=newest,
     )
+
+
+def _counted_by(agreements: Mapping[str, Agreement] | None) -> Callable[[DischargeInfo], bool] | None:
+    """Which emergency stays count as discharges: under an agreement with the nursing-home exception,
+    a nursing-home resident's."""
+    if not agreements:
+        return None
+
+    def counts(stay: DischargeInfo) -> bool:
+        rules = agreements.get(stay.department_code)
+        return rules is not None and rules.nursing_home_short_stays and _nursing_home_short_stay(stay)
+
+    return counts
 
 
 def decide_for_department(

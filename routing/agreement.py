@@ -1,0 +1,48 @@
+"""A regional agreement: the version of the arrangement a hospital runs under.
+
+The Capital Region runs 72 hours, somatic departments, stays under 24 hours excluded;
+Region Zealand runs 96 hours, adults only, its own residents, psychiatry included, its
+own after-hours line. From 1 January 2027 one deployment serves both (Region
+Østdanmark), each hospital under its own agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from routing.calendar import Calendar
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The rules one agreement sets: the window, who is covered, its numbers and its calendar."""
+
+    code: str
+    name: str
+    after_hours_number: str
+    fallback_number: str
+    calendar: Calendar = field(default_factory=Calendar)
+    line_name: str = "72-timers-linjen"  # what the prompts call the line
+    window: timedelta = timedelta(hours=72)
+    min_age: int | None = None  # age at discharge; None: every age
+    municipalities: frozenset[str] = frozenset()  # the residents covered; empty: everyone
+    short_stay: timedelta = timedelta(hours=24)  # stays shorter than this open nothing
+    # Zealand's coming exception: nursing-home residents with a short (or emergency) stay are covered.
+    nursing_home_short_stays: bool = False
+    psychiatry: bool = False  # whether psychiatric departments take part
+
+    def covers_patient(self, born: date | None, municipality: str | None, discharged_at: datetime) -> bool:
+        """Whether a patient of this age and residence is in the agreement (unknown facts never exclude).
+
+        A replacement CPR number tells no century, and older records may lack the
+        municipality: the department can end a window, a missed one cannot be mended.
+        """
+        if self.min_age is not None and born is not None:
+            day = self.calendar.local(discharged_at).date()
+            age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+            if age < self.min_age:
+                return False
+        if self.municipalities and municipality is not None:
+            return municipality.strip().casefold() in {m.casefold() for m in self.municipalities}
+        return True

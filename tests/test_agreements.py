@@ -1,0 +1,193 @@
+"""The decision under each regional agreement: window, age, residence, short stays, psychiatry, half days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from app.values.times import parse_time
+from routing import Agreement, Calendar, DepartmentInfo, DischargeInfo, Period, Route, decide, periods
+
+CAPITAL = Agreement(
+    code="RH",
+    name="Region Hovedstaden",
+    after_hours_number="+4570131813",
+    fallback_number="+4538640000",
+)
+ZEALAND = Agreement(
+    code="SJ",
+    name="Region Sjælland",
+    line_name="96-timers-linjen",
+    after_hours_number="+4570151818",
+    fallback_number="+4556510000",
+    window=timedelta(hours=96),
+    min_age=18,
+    municipalities=frozenset({"Roskilde", "Køge", "Næstved"}),
+    psychiatry=True,
+    nursing_home_short_stays=True,
+    # 5 June: open until noon, on call from 12:00 (not closed all day as in the Capital Region).
+    calendar=Calendar(closed_days=frozenset({(12, 24), (12, 31)}), half_days=frozenset({(6, 5, time(12))})),
+)
+KARD = DepartmentInfo("RH-KARD", "Kardiologi", "Rigshospitalet", "+4531102001", "+4531100000", "+4531102009")
+KOGE = DepartmentInfo("SJ-KOGE", "Medicinsk", "Sjællands Universitetshospital", "+4547320001", "+4547320000")
+PSYK = DepartmentInfo(
+    "RH-PSYK", "Psykiatri", "Psykiatrisk Center", "+4538640100", "+4538640101", psychiatric=True
+)
+PSYK_SJ = DepartmentInfo(
+    "SJ-PSYK", "Psykiatri", "Psykiatrien Sjælland", "+4558531000", "+4558531001", psychiatric=True
+)
+AGREEMENTS = {"RH-KARD": CAPITAL, "RH-PSYK": CAPITAL, "SJ-KOGE": ZEALAND, "SJ-PSYK": ZEALAND}
+DEPARTMENTS = {d.code: d for d in (KARD, KOGE, PSYK, PSYK_SJ)}
+DISCHARGED = parse_time("2026-11-20 10:00")  # a Friday
+ADULT = date(1940, 1, 1)
+
+
+def stay(
+    department: DepartmentInfo,
+    *,
+    hours: float = 120,
+    destination: str = "nursing_home",
+    municipality: str | None = "Køge",
+    kind: str = "inpatient",
+) -> DischargeInfo:
+    return DischargeInfo(
+        id="S1",
+        department_code=department.code,
+        discharged_at=DISCHARGED,
+        admitted_at=DISCHARGED - timedelta(hours=hours),
+        destination=destination,
+        municipality=municipality,
+        kind=kind,
+    )
+
+
+def run(stays: list[DischargeInfo], after: float, born: date | None = ADULT) -> tuple[Route, str | None]:
+    decision = decide(
+        discharges=stays,
+        departments=DEPARTMENTS,
+        shifts=(),
+        calendar=Calendar(),
+        now=DISCHARGED + timedelta(hours=after),
+        window=timedelta(hours=72),
+        fallback_number="+4500000000",
+        after_hours_number="+4511111111",
+        agreements=AGREEMENTS,
+        born=born,
+    )
+    return decision.route, decision.targets[0].number
+
+
+@pytest.mark.parametrize(
+    ("stays", "after", "born", "route"),
+    (
+        pytest.param([stay(KARD)], 80, ADULT, Route.NO_RESPONSIBILITY, id="80h-after:-closed-under-72"),
+        pytest.param([stay(KOGE)], 80, ADULT, Route.RESPONSIBILITY, id="80h-after:-open-under-96"),
+        pytest.param([stay(KOGE)], 97, ADULT, Route.NO_RESPONSIBILITY, id="97h-after:-closed-under-96"),
+        pytest.param([stay(KOGE)], 10, date(2009, 6, 1), Route.NO_RESPONSIBILITY, id="17-in-an-adults-only"),
+        pytest.param([stay(KARD)], 10, date(2009, 6, 1), Route.RESPONSIBILITY, id="17-where-every-age-is"),
+        pytest.param([stay(KOGE)], 10, None, Route.RESPONSIBILITY, id="age-not-known:-not-excluded"),
+        pytest.param(
+            [stay(KOGE, municipality="Odense")],
+            10,
+            ADULT,
+            Route.NO_RESPONSIBILITY,
+            id="outside-the-municipalities",
+        ),
+        pytest.param(
+            [stay(KARD, municipality="Odense")], 10, ADULT, Route.RESPONSIBILITY, id="every-resident"
+        ),
+        pytest.param(
+            [stay(KARD, hours=20)], 10, ADULT, Route.NO_RESPONSIBILITY, id="20h-stay-without-exception"
+        ),
+        pytest.param(
+            [stay(KOGE, hours=20)], 10, ADULT, Route.RESPONSIBILITY, id="20h-nursing-home-stay-exception"
+        ),
+        pytest.param(
+            [stay(KOGE, hours=20, destination="home_nursing")],
+            10,
+            ADULT,
+            Route.NO_RESPONSIBILITY,
+            id="20h-stay-not-to-a-nursing-home",
+        ),
+        pytest.param(
+            [stay(KOGE, hours=5, kind="emergency")],
+            10,
+            ADULT,
+            Route.RESPONSIBILITY,
+            id="emergency-nursing-home-stay",
+        ),
+        pytest.param(
+            [stay(KARD, hours=5, kind="emergency")],
+            10,
+            ADULT,
+            Route.NO_RESPONSIBILITY,
+            id="emergency-elsewhere",
+        ),
+        pytest.param([stay(PSYK)], 10, ADULT, Route.NO_RESPONSIBILITY, id="psychiatry-outside-the-capital"),
+        pytest.param([stay(PSYK_SJ)], 10, ADULT, Route.RESPONSIBILITY, id="psychiatry-in-zealand"),
+    ),
+)
+def test_the_window_and_who_is_covered_follow_the_departments_agreement(
+    stays: list[DischargeInfo], after: float, born: date | None, route: Route
+) -> None:
+    assert run(stays, after, born)[0] is route
+
+
+def test_the_agreements_own_numbers_are_rung_when_no_window_is_open() -> None:
+    # Friday 20:00, outside GP hours: the agreement's after-hours line, not the default.
+    assert run([stay(KOGE)], 200) == (Route.NO_RESPONSIBILITY, ZEALAND.after_hours_number)
+    assert run([stay(KARD)], 200) == (Route.NO_RESPONSIBILITY, CAPITAL.after_hours_number)
+
+
+@pytest.mark.parametrize(
+    ("agreement", "at", "period"),
+    (
+        (ZEALAND, "2026-06-05 11:00", Period.DAY),
+        (ZEALAND, "2026-06-05 13:00", Period.ONCALL),  # the half day: on call from noon
+        (CAPITAL, "2026-06-05 11:00", Period.ONCALL),  # closed all day
+        (CAPITAL, "2026-06-04 13:00", Period.DAY),
+    ),
+)
+def test_5_june_is_a_half_day_in_one_agreement_and_closed_in_the_other(
+    agreement: Agreement, at: str, period: Period
+) -> None:
+    assert agreement.calendar.period(parse_time(at)) is period
+
+
+def test_a_half_day_cuts_the_coverage_periods_too() -> None:
+    day = [
+        (s, p)
+        for s, _, p in periods(
+            ZEALAND.calendar, parse_time("2026-06-05 00:00"), parse_time("2026-06-06 00:00")
+        )
+    ]
+    assert [(s.astimezone(ZEALAND.calendar.zone).time(), p) for s, p in day] == [
+        (time(0), Period.ONCALL),
+        (time(8), Period.DAY),
+        (time(12), Period.ONCALL),
+    ]
+
+
+def test_an_inpatient_in_a_zealand_department_falls_back_to_zealands_own_line() -> None:
+    admitted = DischargeInfo("S2", "SJ-KOGE", None, None, admitted_at=DISCHARGED)
+    decision = decide(
+        discharges=[admitted],
+        departments=DEPARTMENTS,
+        shifts=(),
+        calendar=Calendar(),
+        now=DISCHARGED + timedelta(hours=2),
+        window=timedelta(hours=72),
+        fallback_number="+4500000000",
+        after_hours_number="+4511111111",
+        agreements=AGREEMENTS,
+    )
+    assert decision.route is Route.INPATIENT
+    assert decision.targets[-1].number == ZEALAND.fallback_number
+
+
+def test_a_birthday_on_the_discharge_day_counts() -> None:
+    eighteen_today = date(2008, 11, 20)
+    assert ZEALAND.covers_patient(eighteen_today, "Køge", DISCHARGED)
+    assert not ZEALAND.covers_patient(date(2008, 11, 21), "Køge", DISCHARGED)
+    assert ZEALAND.covers_patient(ADULT, "køge", datetime(2026, 11, 20, 9, 0, tzinfo=DISCHARGED.tzinfo))
