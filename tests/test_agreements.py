@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from app.data.models import Agreement as StoredAgreement
+from app.data.models import Contact, Department
 from app.values.times import parse_time
+from ivr.simulator import ScriptedPhone, play_call
 from routing import Agreement, Calendar, DepartmentInfo, DischargeInfo, Period, Route, decide, periods
+from tests import factories as f
+from tests.support import AFTER_HOURS, Clock
 
 CAPITAL = Agreement(
     code="RH",
@@ -191,3 +202,112 @@ def test_a_birthday_on_the_discharge_day_counts() -> None:
     assert ZEALAND.covers_patient(eighteen_today, "Køge", DISCHARGED)
     assert not ZEALAND.covers_patient(date(2008, 11, 21), "Køge", DISCHARGED)
     assert ZEALAND.covers_patient(ADULT, "køge", datetime(2026, 11, 20, 9, 0, tzinfo=DISCHARGED.tzinfo))
+
+
+# --- Stored agreements: the file, the departments, a whole call, the command ------------------
+
+AGREEMENTS_TOML = """
+[agreement.SJ]
+name = "Region Sjælland"
+line_name = "96-timers-linjen"
+window_hours = 96
+min_age = 18
+municipalities = ["Roskilde", "Køge"]
+psychiatry = true
+nursing_home_short_stays = true
+after_hours_number = "+45 70 15 18 18"
+fallback_number = "+45 56 51 00 00"
+closed_days = ["12-24", "12-31"]
+half_days = { "06-05" = "12:00" }
+"""
+DEPARTMENTS_CSV = (
+    "code,name,hospital,day_phone,oncall_phone,switchboard_phone,agreement,psychiatric\n"
+    "SJ-KOGE,Medicinsk Afdeling,Sjællands Universitetshospital,+4547320001,+4547320009,+4547320000,SJ,no\n"
+    "RH-KARD,Kardiologi,Rigshospitalet,+4531102001,+4531102009,+4531100000,,no\n"
+)
+
+
+def cli_import(runner: FlaskCliRunner, tmp_path: Path, kind: str, name: str, content: str) -> Result:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return runner.invoke(args=["import", kind, str(path)])
+
+
+def test_a_bad_agreements_file_is_refused_naming_each_key_and_nothing_is_stored(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    bad = (
+        AGREEMENTS_TOML.replace("window_hours = 96", 'window_hours = "96"').replace(
+            '"+45 70 15 18 18"', '"1818"'
+        )
+        + "colour = 'green'\n"
+    )
+    result = cli_import(runner, tmp_path, "agreements", "agreements.toml", bad)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert any(
+        line.endswith("agreement.SJ.window_hours: must be a whole number of at least 1") for line in lines
+    )
+    assert any("agreement.SJ.after_hours_number:" in line and "not 1813" in line for line in lines)
+    assert any("agreement.SJ.colour: unknown key" in line for line in lines)
+    assert session.scalars(select(StoredAgreement)).all() == []
+
+
+def test_a_department_of_an_unknown_agreement_is_refused(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = cli_import(runner, tmp_path, "departments", "departments.csv", DEPARTMENTS_CSV)
+    assert result.exit_code == 1
+    assert (
+        f"{tmp_path / 'departments.csv'}:2: agreement: no agreement 'SJ' (import agreements first)"
+        in result.stderr
+    )
+
+
+@pytest.fixture
+def two_agreements(
+    app: Flask, runner: FlaskCliRunner, session: Session, tmp_path: Path, clock: Clock
+) -> None:
+    """Zealand's agreement for SJ-KOGE; RH-KARD under the deployment's settings; a home nurse."""
+    assert cli_import(runner, tmp_path, "agreements", "agreements.toml", AGREEMENTS_TOML).exit_code == 0
+    assert cli_import(runner, tmp_path, "departments", "departments.csv", DEPARTMENTS_CSV).exit_code == 0
+    f.caller(session)
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("department", "first", "route"),
+    (
+        ("SJ-KOGE", "+4547320009", "responsibility"),  # 80 hours: open under Zealand's 96; its on-call phone
+        ("RH-KARD", AFTER_HOURS, "no_responsibility"),  # closed under the default 72: the after-hours line
+    ),
+)
+@pytest.mark.usefixtures("two_agreements")
+def test_a_call_80_hours_after_discharge_follows_the_discharging_departments_agreement(
+    app: Flask, session: Session, clock: Clock, department: str, first: str, route: str
+) -> None:
+    dept = session.scalars(select(Department).where(Department.code == department)).one()
+    f.discharge(app, session, dept, "2026-11-20T10:00:00+01:00")
+    session.commit()
+    clock.set("2026-11-23 18:00")  # Monday evening, 80 hours later
+    trace = play_call(app, "+4532501010", ScriptedPhone([f.CPR_ACTIVE, "1"], {"+4547320009": "1"}))
+    contact = session.scalars(select(Contact)).one()
+    assert (contact.route, contact.targets[0]["number"]) == (route, first)
+    if route == "responsibility":
+        assert trace.connected_to == first
+
+
+@pytest.mark.usefixtures("two_agreements")
+def test_agreements_show_prints_the_effective_rules_and_the_departments(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["agreements", "show", "SJ"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "SJ: Region Sjælland (96-timers-linjen)",
+        "  window: 96 hours after discharge",
+        "  ages: 18 and over",
+        "  residents of: Køge, Roskilde",
+        "  stays shorter than 24 hours open nothing; nursing-home residents' short stays included",
+        "  psychiatric departments: included",
+        "  after-hours line: +4570151818; fallback: +4556510000",
+        "  day hours: 08:00-15:00; closed days: 12-24, 12-31; half days: 06-05 from 12:00",
+        "  departments: SJ-KOGE",
+    ]
+    assert runner.invoke(args=["agreements", "show", "XX"]).exit_code == 2

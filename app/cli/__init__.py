@@ -15,6 +15,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
 
 from app import create_app
+from app.cli.agreements import agreements
 from app.cli.alerts import coverage, planner_phone
 from app.cli.calls import call, oncall
 from app.cli.data import contacts, import_file, init_db
@@ -30,6 +31,7 @@ from app.config import ConfigError
 from app.data.db import dispose
 
 COMMANDS = (
+    agreements,
     init_db,
     import_file,
     contacts,

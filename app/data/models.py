@@ -28,6 +28,9 @@ class Department(Base):
     # The national health-care register's (SOR) ids of its wards, space-separated: a FHIR
     # HospitalNotification names the responsible department by one of them.
     sor_ids: Mapped[str | None] = mapped_column(String(500))
+    # The regional agreement it runs under (its code); None: the deployment's settings.
+    agreement: Mapped[str | None] = mapped_column(String(16))
+    psychiatric: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         return f"Department({self.code!r})"
@@ -604,3 +607,28 @@ class GapCheck(Base):
 
     def __repr__(self) -> str:
         return f"GapCheck({self.id!r}, {self.reason!r})"
+
+
+class Agreement(Base):
+    """A regional agreement departments run under: its rules as stored (see routing.Agreement)."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    line_name: Mapped[str] = mapped_column(String(60), default="72-timers-linjen")
+    window_hours: Mapped[int] = mapped_column(default=72)
+    min_age: Mapped[int | None] = mapped_column()
+    municipalities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    short_stay_hours: Mapped[int] = mapped_column(default=24)
+    nursing_home_short_stays: Mapped[bool] = mapped_column(default=False)
+    psychiatry: Mapped[bool] = mapped_column(default=False)
+    after_hours_number: Mapped[str] = mapped_column(String(20))
+    fallback_number: Mapped[str] = mapped_column(String(20))
+    day_hours: Mapped[str | None] = mapped_column(String(11))
+    closed_days: Mapped[list[str]] = mapped_column(JSON, default=list)  # "MM-DD"
+    half_days: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # "MM-DD": "HH:MM" (closes)
+
+    def __repr__(self) -> str:
+        return f"Agreement({self.code!r})"

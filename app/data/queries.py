@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from app.data.models import Agreement as StoredAgreement
 from app.data.models import Caller, Contact, Department, Discharge, Patient, RotaOverride, Shift
 from routing import (
     LONGEST_SHIFT,
+    Agreement,
+    Calendar,
     DayHours,
     DepartmentInfo,
     DischargeInfo,
@@ -31,6 +34,7 @@ def department_info(department: Department) -> DepartmentInfo:
         oncall_phone=department.oncall_phone,
         switchboard_phone=department.switchboard_phone,
         day_hours=DayHours.parse(department.day_hours) if department.day_hours else None,
+        psychiatric=department.psychiatric,
     )
 
 
@@ -324,3 +328,43 @@ def insert_shifts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                     row["version_id"],
                 )
             )
+
+
+def agreement_rules(row: StoredAgreement, base: Calendar) -> Agreement:
+    """The stored agreement as the routing reads it; its calendar builds on the deployment's holidays."""
+    closed = frozenset((int(day[:2]), int(day[3:])) for day in row.closed_days)
+    half = frozenset(
+        (int(day[:2]), int(day[3:]), time.fromisoformat(at)) for day, at in row.half_days.items()
+    )
+    calendar = Calendar(
+        day_hours=DayHours.parse(row.day_hours) if row.day_hours else base.day_hours,
+        gp_hours=base.gp_hours,
+        closed_days=closed,
+        half_days=half,
+    )
+    return Agreement(
+        code=row.code,
+        name=row.name,
+        after_hours_number=row.after_hours_number,
+        fallback_number=row.fallback_number,
+        calendar=calendar,
+        line_name=row.line_name,
+        window=timedelta(hours=row.window_hours),
+        min_age=row.min_age,
+        municipalities=frozenset(row.municipalities),
+        short_stay=timedelta(hours=row.short_stay_hours),
+        nursing_home_short_stays=row.nursing_home_short_stays,
+        psychiatry=row.psychiatry,
+    )
+
+
+def agreements_of(session: Session, codes: Collection[str], base: Calendar) -> dict[str, Agreement]:
+    """Return, by department code, the agreement of each of these departments that has one."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Department.code, StoredAgreement)
+        .join(StoredAgreement, StoredAgreement.code == Department.agreement)
+        .where(Department.code.in_(list(codes)))
+    )
+    return {code: agreement_rules(row, base) for code, row in rows}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from app.values.cpr import shown
 from routing import DayHours
 
 COLUMNS = ("code", "name", "hospital", "day_phone", "oncall_phone", "switchboard_phone")
-OPTIONAL = ("day_hours", "sor_ids")
+OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric")
 # A SOR id (Sundhedsvæsenets Organisationsregister) is a number of up to 18 digits.
 SOR_ID_DIGITS = 18
 
@@ -30,6 +31,9 @@ class DepartmentRecord:
     has_day_hours: bool = True
     sor_ids: str | None = None  # space-separated SOR ids of its wards, as a FHIR notification names them
     has_sor_ids: bool = False
+    agreement: str | None = None  # the regional agreement's code; None: the deployment's settings
+    has_agreement: bool = False
+    psychiatric: bool | None = None  # None: not given
     row: int = 0
 
     def values(self) -> dict[str, Any]:
@@ -46,11 +50,17 @@ class DepartmentRecord:
             values["day_hours"] = self.day_hours
         if self.has_sor_ids:
             values["sor_ids"] = self.sor_ids
+        if self.has_agreement:
+            values["agreement"] = self.agreement
+        if self.psychiatric is not None:
+            values["psychiatric"] = self.psychiatric
         return values
 
 
-def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
-    """Return the file's departments; problems go to `problems`."""
+def read_departments(
+    text: str, problems: Problems, agreements: Collection[str] | None = None
+) -> list[DepartmentRecord]:
+    """Return the file's departments; problems go to `problems`; `agreements` are the codes stored."""
     table = read_csv(text, problems, COLUMNS, optional=OPTIONAL)
     if table is None:
         return []
@@ -68,6 +78,13 @@ def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
         switchboard_phone = row.phone("switchboard_phone", required=True)
         day_hours = _day_hours(row) if "day_hours" in columns else None
         sor_ids = _sor_ids(row, code, sor_owners) if "sor_ids" in columns else None
+        agreement = row.text("agreement", max_length=16) if "agreement" in columns else None
+        if agreement is not None and agreements is not None and agreement not in agreements:
+            row.problem("agreement", f"no agreement {agreement!r} (import agreements first)")
+        psychiatric = None
+        if "psychiatric" in columns:
+            flag = row.choice("psychiatric", ("yes", "no"))
+            psychiatric = flag == "yes" if flag else False
         if row.ok and code and name and hospital and day_phone and switchboard_phone:
             records.append(
                 DepartmentRecord(
@@ -81,6 +98,9 @@ def read_departments(text: str, problems: Problems) -> list[DepartmentRecord]:
                     has_day_hours="day_hours" in columns,
                     sor_ids=sor_ids,
                     has_sor_ids="sor_ids" in columns,
+                    agreement=agreement,
+                    has_agreement="agreement" in columns,
+                    psychiatric=psychiatric,
                     row=row.number,
                 )
             )

@@ -169,12 +169,13 @@ def department_chain_at(session: Session, policy: Policy, code: str, now: dateti
     department = queries.find_department(session, code)
     if department is None:
         return None
+    rules = queries.agreements_of(session, [code], policy.calendar).get(code)
     return decide_for_department(
         department=queries.department_info(department),
         shifts=queries.shifts_covering(session, department.id, now),
-        calendar=policy.calendar,
+        calendar=rules.calendar if rules else policy.calendar,
         now=now,
-        fallback_number=policy.fallback_number,
+        fallback_number=rules.fallback_number if rules else policy.fallback_number,
     )
 
 
@@ -204,21 +205,21 @@ def who_answers(
 
     `codes` limits the departments (None: all); `hospital` filters by hospital name.
     """
-    return [
-        DepartmentNow(
-            department.code,
-            department.name,
-            department.hospital,
-            decide_for_department(
-                department=department,
-                shifts=shifts,
-                calendar=policy.calendar,
-                now=now,
-                fallback_number=policy.fallback_number,
-            ),
+    found = queries.departments_with_shifts_covering(session, now, codes, hospital)
+    # A department under an agreement has that agreement's calendar (half days) and fallback number.
+    agreements = queries.agreements_of(session, [d.code for d, _ in found], policy.calendar)
+    rows = []
+    for department, shifts in found:
+        rules = agreements.get(department.code)
+        decision = decide_for_department(
+            department=department,
+            shifts=shifts,
+            calendar=rules.calendar if rules else policy.calendar,
+            now=now,
+            fallback_number=rules.fallback_number if rules else policy.fallback_number,
         )
-        for department, shifts in queries.departments_with_shifts_covering(session, now, codes, hospital)
-    ]
+        rows.append(DepartmentNow(department.code, department.name, department.hospital, decision))
+    return rows
 
 
 def all_departments_listed(session: Session) -> Sequence[Department]:

@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from app.config import FeedMappings, Policy
 from app.data import queries
+from app.intake.agreements import read_agreements
 from app.intake.callers import read_callers
 from app.intake.departments import read_departments
 from app.intake.discharges import read_discharges
 from app.intake.rota import Progress, ShiftRecord, read_rota, read_rota_file
 from app.intake.table import SAVE_AS_CSV_UTF8, Problems, decode, plural
+from app.services.agreements import agreement_codes, upsert_agreements
 from app.services.directory import caller_conflicts, department_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
 from app.services.hl7_feed import import_messages
@@ -72,8 +74,16 @@ class _Context:
     progress: Progress | None = None
 
 
+def _agreements(text: str, problems: Problems, context: _Context) -> str | None:
+    records = read_agreements(text, problems)
+    if problems:
+        return None
+    done = upsert_agreements(context.session, records)
+    return f"{plural(done.count, 'agreement')}: {done.added} added, {done.updated} updated"
+
+
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
-    records = read_departments(text, problems)
+    records = read_departments(text, problems, agreement_codes(context.session))
     for conflict in department_conflicts(context.session, records):
         problems.add(conflict.row, conflict.column, conflict.message)
     if problems:
@@ -203,6 +213,7 @@ def _hl7(text: str, problems: Problems, context: _Context) -> str | None:
 
 # The kinds of file there are, in the order they are best imported.
 IMPORTERS: dict[str, Callable[[str, Problems, _Context], str | None]] = {
+    "agreements": _agreements,
     "departments": _departments,
     "callers": _callers,
     "rota": _rota,

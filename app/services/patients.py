@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from app.config import Policy
 from app.data import queries
 from app.data.models import Department, Discharge
-from app.values.cpr import CprVault
-from routing import Decision, decide
+from app.values.cpr import CprError, CprVault, parse
+from routing import Decision, decide, local_date
 from routing.decision import admitted_now, newest_discharge
 
 
@@ -47,6 +47,7 @@ def decide_for_patient(
     deciding_row = next((r for r in rows if deciding and r.external_id == deciding.id), None)
     departments = {row.department.code: queries.department_info(row.department) for row in rows}
     shifts = queries.shifts_covering(session, deciding_row.department_id, now) if deciding_row else []
+    agreements = queries.agreements_of(session, departments.keys(), policy.calendar) if rows else {}
     decision = decide(
         discharges=infos,
         departments=departments,
@@ -58,5 +59,15 @@ def decide_for_patient(
         after_hours_number=policy.after_hours_number,
         caller_number=caller_number,
         deceased_at=patient.deceased_at if patient else None,
+        agreements=agreements,
+        born=_born(number, now),
     )
     return PatientDecision(decision, deciding_row, deciding_row.department if deciding_row else None)
+
+
+def _born(number: str, now: datetime) -> date | None:
+    """The patient's birth date, for an agreement's age limit (None when the number tells none)."""
+    try:
+        return parse(number, local_date(now))[1]
+    except CprError:
+        return None

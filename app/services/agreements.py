@@ -1,0 +1,50 @@
+"""Regional agreements: stored from a file, and the rules each department runs under.
+
+A department without an agreement runs under the deployment's own settings (the
+default agreement, as before agreements existed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.data.models import Agreement as StoredAgreement
+from app.data.models import Department
+from app.intake.agreements import AgreementRecord
+from app.services.directory import Upserted
+
+
+def upsert_agreements(session: Session, records: Sequence[AgreementRecord]) -> Upserted:
+    """Add or update agreements by code (flush only)."""
+    existing = {a.code: a for a in session.scalars(select(StoredAgreement))}
+    added = 0
+    for record in records:
+        row = existing.get(record.code)
+        if row is None:
+            row = StoredAgreement(code=record.code)
+            session.add(row)
+            added += 1
+        for key, value in asdict(record).items():
+            setattr(row, key, value)
+    session.flush()
+    return Upserted(len(records), added)
+
+
+def agreement_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(StoredAgreement.code)))
+
+
+def all_agreements(session: Session) -> list[tuple[StoredAgreement, list[str]]]:
+    """Every agreement with the departments under it, by code."""
+    departments: dict[str, list[str]] = {}
+    for code, agreement in session.execute(
+        select(Department.code, Department.agreement).order_by(Department.code)
+    ):
+        if agreement:
+            departments.setdefault(agreement, []).append(code)
+    rows = session.scalars(select(StoredAgreement).order_by(StoredAgreement.code))
+    return [(row, departments.get(row.code, [])) for row in rows]
