@@ -311,3 +311,21 @@ def test_agreements_show_prints_the_effective_rules_and_the_departments(runner: 
         "  departments: SJ-KOGE",
     ]
     assert runner.invoke(args=["agreements", "show", "XX"]).exit_code == 2
+
+
+@pytest.mark.usefixtures("two_agreements")
+def test_coverage_follows_the_agreements_calendar_on_5_june(app: Flask, session: Session) -> None:
+    from app.services.coverage import find_gaps
+
+    for code in ("SJ-KOGE", "RH-KARD"):  # neither has its own on-call phone now: its nights need a doctor
+        session.scalars(select(Department).where(Department.code == code)).one().oncall_phone = None
+    session.commit()
+    friday = parse_time("2026-06-05 06:00")  # 5 June 2026 is a Friday
+    found = find_gaps(session, app.config["POLICY"].calendar, friday, timedelta(hours=10))
+    zone = CAPITAL.calendar.zone
+    spans = [
+        (g.department, f"{g.start.astimezone(zone):%H:%M}-{g.end.astimezone(zone):%H:%M}") for g in found
+    ]
+    # Zealand's half day: open until noon, so its gaps are the early morning and from noon on. The
+    # configuration's 5 June is closed all day: one gap from 06:00 to 16:00.
+    assert spans == [("RH-KARD", "06:00-16:00"), ("SJ-KOGE", "06:00-08:00"), ("SJ-KOGE", "12:00-16:00")]

@@ -81,10 +81,13 @@ def department_coverage(
         for department_id, role, s, e, name, phone in rows:
             shifts[department_id].append(ShiftInfo(Role(role), s, e, phone, name))
     overrides = queries.overrides_between(session, ids, start, end) if ids else {}
+    agreements = queries.agreements_of(session, [d.code for d in departments], calendar)
     found = []
     for department in departments:
         covers = apply_overrides(shifts[department.id], overrides.get(department.id, []))
-        stretches = coverage(queries.department_info(department), calendar, covers, start, end)
+        rules = agreements.get(department.code)
+        own = rules.calendar if rules else calendar  # a department's agreement has its own calendar
+        stretches = coverage(queries.department_info(department), own, covers, start, end)
         found.append(
             DepartmentCoverage(
                 department.code,
