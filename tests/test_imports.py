@@ -386,7 +386,7 @@ def test_discharges_are_updated_by_id_not_duplicated(
                 "4: language: must be one of da, en, not 'fr'",
                 "5: phone: give a phone number or a code (or both)",
                 "5: kind: must be one of home_nursing, nursing_home, temporary_stay, residential, gp, "
-                "acute_1813, other, not 'nurse'",
+                "acute_1813, acute_nursing, nursing_home_doctor, other, not 'nurse'",
             ],
         ),
         (

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-CALLER_KINDS = ("home_nursing", "nursing_home", "temporary_stay", "residential", "gp", "acute_1813", "other")
+CALLER_KINDS = (
+    "home_nursing",
+    "nursing_home",
+    "temporary_stay",
+    "residential",
+    "gp",
+    "acute_1813",
+    "acute_nursing",  # the municipalities' acute nursing teams (akutsygepleje)
+    "nursing_home_doctor",  # plejehjemslæge
+    "other",
+)
 LANGUAGES = ("da", "en")
 DEFAULT_LANGUAGE = "da"
 UNIT_CODE = re.compile(r"[0-9]{4,8}")
