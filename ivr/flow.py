@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.config import Limits, Policy
 from app.data.models import Caller, Contact, DialAttempt
 from app.services import contacts, misuse
+from app.services.agreements import line_name
 from app.services.directory import identify_caller
 from app.services.patients import decide_for_patient
 from app.values.callers import unit_code
@@ -212,14 +213,15 @@ class CallFlow:
             return Reply("da")
         if attempt.label in STAFFED_LABELS:
             self._took_the_call(contact, attempt, "answered", "forwarded")
-            said = [prompts.WHISPER["staffed"].format(organisation=self._organisation(contact))]
+            line = line_name(self.session, contact.department)
+            said = [prompts.WHISPER["staffed"].format(line=line, organisation=self._organisation(contact))]
             if contact.refusal and attempt.label == "fallback":
                 said.append(prompts.WHISPER[f"refusal_{contact.refusal}"])
             return Reply("da", tuple(said), bridge=True, log={"forwarded": attempt.position})
         # Nothing about the call before the 1: a voicemail or a wrong number learns nothing.
         return Reply(
             "da",
-            (prompts.WHISPER["accept"],),
+            (prompts.WHISPER["accept"].format(line=line_name(self.session, contact.department)),),
             Ask("whisper_answer", digits=1, finish_on_key="", timeout=6, attempt_id=attempt.id),
         )
 

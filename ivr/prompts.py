@@ -136,12 +136,13 @@ PROMPTS: dict[str, dict[str, str]] = {
 # The callee always hears Danish: the whisper goes to hospital staff. Before the 1 it says
 # nothing about the call (a voicemail or a wrong number on the rota learns nothing).
 WHISPER = {
-    "accept": "Et opkald på 72-timers-linjen. Tryk 1 for at tage imod opkaldet.",
+    # {line}: the department's agreement's name of the line, e.g. "96-timers-linjen" in Zealand.
+    "accept": "Et opkald på {line}. Tryk 1 for at tage imod opkaldet.",
     "known": "{organisation} ringer om en patient fra {department}, født {born}. I forbindes nu.",
     "unknown_patient": "{organisation} ringer. Patienten er ikke identificeret. I forbindes nu.",
     # Staffed lines (switchboard, GP, after-hours, fallback) may answer with a menu that
     # can never press 1: they hear this and are put through.
-    "staffed": "Et opkald fra 72-timers-linjen fra {organisation}. Opkaldet stilles igennem nu.",
+    "staffed": "Et opkald fra {line} fra {organisation}. Opkaldet stilles igennem nu.",
     # Told to the fallback line when the call comes because of a misuse limit.
     "refusal_lookup_limit": "Opkalderen har nået grænsen for opslag af patienter i denne time.",
     "refusal_locked_out": "Nummeret er spærret efter for mange forkerte enhedskoder.",

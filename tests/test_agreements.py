@@ -293,6 +293,8 @@ def test_a_call_80_hours_after_discharge_follows_the_discharging_departments_agr
     assert (contact.route, contact.targets[0]["number"]) == (route, first)
     if route == "responsibility":
         assert trace.connected_to == first
+        # The department's staff hear the line by its agreement's name.
+        assert trace.rings[0].whisper[0] == "Et opkald på 96-timers-linjen. Tryk 1 for at tage imod opkaldet."
 
 
 @pytest.mark.usefixtures("two_agreements")

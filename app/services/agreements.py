@@ -48,3 +48,17 @@ def all_agreements(session: Session) -> list[tuple[StoredAgreement, list[str]]]:
             departments.setdefault(agreement, []).append(code)
     rows = session.scalars(select(StoredAgreement).order_by(StoredAgreement.code))
     return [(row, departments.get(row.code, [])) for row in rows]
+
+
+# What the line is called where a department has no agreement of its own.
+DEFAULT_LINE = "72-timers-linjen"
+
+
+def line_name(session: Session, department: Department | None) -> str:
+    """What the whisper calls the line: the department's agreement's name for it (e.g. 96-timers-linjen)."""
+    if department is None or not department.agreement:
+        return DEFAULT_LINE
+    found = session.scalar(
+        select(StoredAgreement.line_name).where(StoredAgreement.code == department.agreement)
+    )
+    return found or DEFAULT_LINE
