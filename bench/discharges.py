@@ -32,6 +32,7 @@ from app.services.tokens import add_token
 from app.values.times import parse_time
 from bench.concurrent_calls import PROVIDER_LIMIT_MS, TimedClient
 from ivr.simulator import ScriptedPhone, play_call
+from tests.support import REQUIRED_SETTINGS
 
 TARGET_S = 60.0
 DEPARTMENTS = 20
@@ -145,16 +146,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
     moment = parse_time("2026-11-23T10:00:00+01:00")
     app = create_app(
-        {
-            "DATABASE_URL": url,
-            "TWILIO_AUTH_TOKEN": "bench-token",
-            "LINJE72_SECRET_KEY": "b" * 40,
-            "LINJE72_FALLBACK_NUMBER": "+4538640000",
-            "LINJE72_AFTER_HOURS_NUMBER": "+4570131813",
-            "LINJE72_PUBLIC_URL": "http://linje72.bench",
-            "CLOCK": lambda: moment,
-            "LINJE72_LOG_LEVEL": "WARNING",
-        }
+        {"DATABASE_URL": url, **REQUIRED_SETTINGS, "CLOCK": lambda: moment, "LINJE72_LOG_LEVEL": "WARNING"}
     )
     with app.app_context():
         upgrade(get_engine())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.schemas import ProblemSchema
 from app.services.responsibility import END_REASONS, State
 
 ISO = "ISO 8601; without an offset, Copenhagen time (a time the clocks skip or repeat needs one)"
@@ -73,14 +74,9 @@ class StoredSchema(Schema):
     items = fields.List(fields.Nested(ItemResultSchema), required=True)
 
 
-class DischargeProblemSchema(Schema):
+class DischargeProblemSchema(ProblemSchema):
     """RFC 9457 problem details; `errors` by field path, never with a CPR number."""
 
-    type = fields.String()
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    instance = fields.String()
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

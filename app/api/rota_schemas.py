@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.schemas import ProblemSchema
+
 ISO = "ISO 8601; without an offset, Copenhagen time (a time the clocks skip or repeat needs one)"
 ROLES = ["day", "oncall", "backup"]
 
@@ -132,14 +134,9 @@ class PublishSchema(Schema):
     review = fields.Nested(ReviewSchema, required=True)
 
 
-class ProblemWithReviewSchema(Schema):
+class ProblemWithReviewSchema(ProblemSchema):
     """RFC 9457 problem details, with the review that explains the refusal."""
 
-    type = fields.String()
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    instance = fields.String()
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

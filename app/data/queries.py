@@ -88,20 +88,6 @@ def shifts_covering(session: Session, department_id: int, now: datetime) -> list
     return shifts_covering_all(session, now, [department_id])[department_id]
 
 
-def override_info(row: RotaOverride, department: str = "") -> Override:
-    return Override(
-        id=row.id,
-        department=department,
-        role=Role(row.role),
-        start=row.start_at,
-        end=row.end_at,
-        name=row.name,
-        phone=row.phone,
-        replaces_phone=row.replaces_phone,
-        replaces_name=row.replaces_name,
-    )
-
-
 # Built once: it is read on every call's chain and every "who answers now".
 _OVERRIDES_BETWEEN = (
     select(

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.config import Policy
@@ -590,10 +590,6 @@ def shifts_between(session: Session, department_id: int, start: datetime, end: d
             .order_by(Shift.start_at, Shift.id)
         )
     )
-
-
-def shift_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Shift)) or 0
 
 
 # ---- an uploaded file: read, review, keep as a draft ----
