@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.config import Limits, Policy
 from app.data.models import Caller, Contact, DialAttempt
 from app.services import contacts, misuse
-from app.services.agreements import line_name
+from app.services.agreements import Wording, wording
 from app.services.directory import identify_caller
 from app.services.patients import decide_for_patient
 from app.values.callers import unit_code
@@ -213,7 +213,7 @@ class CallFlow:
             return Reply("da")
         if attempt.label in STAFFED_LABELS:
             self._took_the_call(contact, attempt, "answered", "forwarded")
-            line = line_name(self.session, contact.department)
+            line = self._wording(contact).line
             said = [prompts.WHISPER["staffed"].format(line=line, organisation=self._organisation(contact))]
             if contact.refusal and attempt.label == "fallback":
                 said.append(prompts.WHISPER[f"refusal_{contact.refusal}"])
@@ -221,7 +221,7 @@ class CallFlow:
         # Nothing about the call before the 1: a voicemail or a wrong number learns nothing.
         return Reply(
             "da",
-            (prompts.WHISPER["accept"].format(line=line_name(self.session, contact.department)),),
+            (prompts.WHISPER["accept"].format(line=self._wording(contact).line),),
             Ask("whisper_answer", digits=1, finish_on_key="", timeout=6, attempt_id=attempt.id),
         )
 
@@ -360,12 +360,23 @@ class CallFlow:
         contact.targets = []
         contact.period = self.policy.calendar.period(self.now).value
 
+    def _wording(self, contact: Contact) -> Wording:
+        """The agreement's words for the line: the deciding department's once the patient is
+        known, else the caller's (a Zealand municipality hears "96-timers-linjen")."""
+        if contact.department is not None:
+            code = contact.department.agreement
+        else:
+            code = contact.caller.agreement if contact.caller is not None else None
+        return wording(self.session, self.policy, code)
+
     def _ask_code(self, contact: Contact, *keys: str) -> Reply:
-        said = tuple(prompts.say(contact.language, key) for key in keys)
+        line = prompts.line_in(contact.language, self._wording(contact).line)
+        said = tuple(prompts.say(contact.language, key, line=line) for key in keys)
         return Reply(contact.language, said, Ask("caller", finish_on_key="#", timeout=8))
 
     def _ask_patient(self, contact: Contact, *keys: str) -> Reply:
-        values = {"organisation": contact.caller_organisation or ""}
+        line = prompts.line_in(contact.language, self._wording(contact).line)
+        values = {"organisation": contact.caller_organisation or "", "line": line}
         said = tuple(prompts.say(contact.language, key, **values) for key in keys)
         return Reply(contact.language, said, Ask("patient", digits=10, timeout=10))
 
@@ -378,14 +389,15 @@ class CallFlow:
         # The birth date and where the call goes, nothing more: the caller ID can be spoofed,
         # so no department, hospital or date is named.
         first = contact.targets[0]["label"] if contact.targets else "fallback"
+        hours = str(self._wording(contact).hours)
         if _department_holds(contact):
             said.append(prompts.say(language, "active"))
         elif first == "gp":
-            said.append(prompts.say(language, "none_gp"))
+            said.append(prompts.say(language, "none_gp", hours=hours))
         else:
             # The after-hours line, or the switchboard when the caller is that line itself.
             where = prompts.say(language, "after_hours" if first == "after_hours" else "switchboard")
-            said.append(prompts.say(language, "none_after_hours", after_hours=where))
+            said.append(prompts.say(language, "none_after_hours", after_hours=where, hours=hours))
         said.append(prompts.say(language, "confirm"))
         return Reply(language, tuple(said), Ask("confirm", digits=1, timeout=8))
 

@@ -1,7 +1,12 @@
-"""What the line says, in Danish (default) and English. Wording is configuration-free text here."""
+"""What the line says, in Danish (default) and English. Wording is configuration-free text here.
+
+`{line}` and `{hours}` are the agreement's: its name for the line and its window (the
+caller's agreement in the greeting, the deciding department's once the patient is known).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 MONTHS = {
@@ -13,10 +18,9 @@ LANGUAGE_CODES = {"da": "da-DK", "en": "en-GB"}
 
 PROMPTS: dict[str, dict[str, str]] = {
     "da": {
-        "welcome_known": "Velkommen til 72-timers-linjen, {organisation}.",
+        "welcome_known": "Velkommen til {line}, {organisation}.",
         "ask_code": (
-            "Velkommen til 72-timers-linjen for sundhedsfaglige. "
-            "Indtast jeres enhedskode, og afslut med firkant."
+            "Velkommen til {line} for sundhedsfaglige. Indtast jeres enhedskode, og afslut med firkant."
         ),
         "code_retry": "Enhedskoden blev ikke genkendt. Indtast enhedskoden igen, og afslut med firkant.",
         "not_professional": (
@@ -31,11 +35,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "born": "Patienten er født {born}.",
         "active": "Afdelingen, der har behandlingsansvaret for patienten, bliver ringet op.",
         "none_gp": (
-            "Der er intet aktivt 72-timers behandlingsansvar for patienten. "
+            "Der er intet aktivt {hours}-timers behandlingsansvar for patienten. "
             "Opkaldet går i stedet til patientens egen læge."
         ),
         "none_after_hours": (
-            "Der er intet aktivt 72-timers behandlingsansvar for patienten. "
+            "Der er intet aktivt {hours}-timers behandlingsansvar for patienten. "
             "Opkaldet går i stedet til {after_hours}."
         ),
         "after_hours": "vagtlinjen for sundhedsfaglige",
@@ -70,10 +74,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "goodbye": "Tak for opkaldet. Farvel.",
     },
     "en": {
-        "welcome_known": "Welcome to the 72-hour line, {organisation}.",
-        "ask_code": (
-            "Welcome to the 72-hour line for health professionals. Enter your unit code, then press hash."
-        ),
+        "welcome_known": "Welcome to {line}, {organisation}.",
+        "ask_code": ("Welcome to {line} for health professionals. Enter your unit code, then press hash."),
         "code_retry": "The unit code was not recognised. Enter the unit code again, then press hash.",
         "not_professional": (
             "This line is for health professionals only. Citizens, please call your own doctor "
@@ -89,11 +91,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "born": "The patient was born on {born}.",
         "active": "The department responsible for the patient will be called.",
         "none_gp": (
-            "There is no active 72-hour treatment responsibility for this patient. "
+            "There is no active {hours}-hour treatment responsibility for this patient. "
             "The call will go to the patient's own doctor instead."
         ),
         "none_after_hours": (
-            "There is no active 72-hour treatment responsibility for this patient. "
+            "There is no active {hours}-hour treatment responsibility for this patient. "
             "The call will go to {after_hours} instead."
         ),
         "after_hours": "the after-hours line for health professionals",
@@ -163,3 +165,19 @@ def spoken_date(day: date, language: str, *, with_year: bool = True) -> str:
     if language == "en":
         return f"{day.day} {month} {day.year}" if with_year else f"{day.day} {month}"
     return f"{day.day}. {month} {day.year}" if with_year else f"{day.day}. {month}"
+
+
+_WINDOW_NAMED = re.compile(r"([0-9]+)-timers-linjen")
+
+
+def line_in(language: str, name: str) -> str:
+    """The line's name as the prompts in `language` say it.
+
+    Danish says the agreement's own name ("96-timers-linjen"); English says a line named
+    by its window as "the 96-hour line", and any other name as it is.
+    """
+    if language == "en":
+        named = _WINDOW_NAMED.fullmatch(name)
+        if named:
+            return f"the {named.group(1)}-hour line"
+    return name

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.data.models import Agreement as StoredAgreement
-from app.data.models import Contact, Department
+from app.data.models import Caller, Contact, Department
 from app.values.times import parse_time
 from ivr.simulator import ScriptedPhone, play_call
 from routing import Agreement, Calendar, DepartmentInfo, DischargeInfo, Period, Route, decide, periods
@@ -331,3 +331,75 @@ def test_coverage_follows_the_agreements_calendar_on_5_june(app: Flask, session:
     # Zealand's half day: open until noon, so its gaps are the early morning and from noon on. The
     # configuration's 5 June is closed all day: one gap from 06:00 to 16:00.
     assert spans == [("RH-KARD", "06:00-16:00"), ("SJ-KOGE", "06:00-08:00"), ("SJ-KOGE", "12:00-16:00")]
+
+
+# --- the agreement's wording in the caller's own prompts ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("caller_agreement", "language", "greeting"),
+    (
+        ("SJ", "da", "Velkommen til 96-timers-linjen, Hjemmesygeplejen Køge."),
+        (None, "da", "Velkommen til 72-timers-linjen, Hjemmesygeplejen Køge."),
+        ("SJ", "en", "Welcome to the 96-hour line, Hjemmesygeplejen Køge."),
+    ),
+)
+@pytest.mark.usefixtures("two_agreements")
+def test_the_greeting_names_the_line_as_the_callers_agreement_does(
+    app: Flask, session: Session, clock: Clock, caller_agreement: str | None, language: str, greeting: str
+) -> None:
+    f.caller(
+        session,
+        phone="+4556630000",
+        code="5120",
+        organisation="Hjemmesygeplejen Køge",
+        agreement=caller_agreement,
+        language=language,
+    )
+    session.commit()
+    clock.set("2026-11-23 18:00")
+    trace = play_call(app, "+4556630000", ScriptedPhone([]))
+    assert trace.said[0] == greeting
+
+
+@pytest.mark.parametrize(
+    ("department", "language", "read_back"),
+    (
+        # 100 hours after discharge: past both windows, and each read-back names its own.
+        ("SJ-KOGE", "da", "Der er intet aktivt 96-timers behandlingsansvar for patienten."),
+        ("RH-KARD", "da", "Der er intet aktivt 72-timers behandlingsansvar for patienten."),
+        ("SJ-KOGE", "en", "There is no active 96-hour treatment responsibility for this patient."),
+    ),
+)
+@pytest.mark.usefixtures("two_agreements")
+def test_the_read_back_names_the_window_of_the_discharging_departments_agreement(
+    app: Flask, session: Session, clock: Clock, department: str, language: str, read_back: str
+) -> None:
+    dept = session.scalars(select(Department).where(Department.code == department)).one()
+    f.discharge(app, session, dept, "2026-11-20T10:00:00+01:00")
+    session.execute(Caller.__table__.update().values(language=language))
+    session.commit()
+    clock.set("2026-11-24 14:00")  # Tuesday afternoon, 100 hours later
+    trace = play_call(app, "+4532501010", ScriptedPhone([f.CPR_ACTIVE, "1"]))
+    assert any(line.startswith(read_back) for line in trace.said), trace.said
+
+
+@pytest.mark.usefixtures("two_agreements")
+def test_a_caller_of_an_unknown_agreement_is_refused_in_the_callers_file(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    text = (
+        "phone,organisation,kind,code,language,agreement\n"
+        "+4556630000,Hjemmesygeplejen Køge,home_nursing,5120,da,SJ\n"
+        "+4556630001,Hjemmesygeplejen Nykøbing,home_nursing,5121,da,NF\n"
+    )
+    result = cli_import(runner, tmp_path, "callers", "callers.csv", text)
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'callers.csv'}:3: agreement: no agreement 'NF' (import agreements first)" in (
+        result.stderr
+    )
+    assert session.scalar(select(Caller).where(Caller.code == "5120")) is None
+    good = text.splitlines()[:2]
+    assert cli_import(runner, tmp_path, "callers", "callers.csv", "\n".join(good) + "\n").exit_code == 0
+    session.rollback()  # read what the command stored
+    assert session.scalar(select(Caller.agreement).where(Caller.code == "5120")) == "SJ"

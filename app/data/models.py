@@ -47,6 +47,9 @@ class Caller(Base):
     organisation: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(2), default="da")
+    # The regional agreement its patients are under (its code): the greeting names the line as
+    # that agreement does ("96-timers-linjen" for a Zealand municipality); None: the deployment's.
+    agreement: Mapped[str | None] = mapped_column(String(16))
 
     def __repr__(self) -> str:
         return f"Caller({self.organisation!r})"

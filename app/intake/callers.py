@@ -1,7 +1,8 @@
-"""Read a caller registry file (`phone,organisation,kind,code,language`)."""
+"""Read a caller registry file (`phone,organisation,kind,code,language`, optional `agreement`)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.values.phones import PhoneError
 from app.values.phones import check as check_phone
 
 COLUMNS = ("phone", "organisation", "kind", "code", "language")
+OPTIONAL = ("agreement",)
 
 
 @dataclass(frozen=True)
@@ -24,23 +26,30 @@ class CallerRecord:
     code: str | None = None
     language: str = DEFAULT_LANGUAGE
     row: int = 0
+    agreement: str | None = None  # the agreement whose line it calls; None: the deployment's
+    has_agreement: bool = False
 
     def values(self) -> dict[str, Any]:
-        return {
+        values = {
             "phone": self.phone,
             "code": self.code,
             "organisation": self.organisation,
             "kind": self.kind,
             "language": self.language,
         }
+        if self.has_agreement:
+            values["agreement"] = self.agreement
+        return values
 
 
-def read_callers(text: str, problems: Problems) -> list[CallerRecord]:
-    """Return the file's callers; problems go to `problems`."""
-    table = read_csv(text, problems, COLUMNS)
+def read_callers(
+    text: str, problems: Problems, agreements: Collection[str] | None = None
+) -> list[CallerRecord]:
+    """Return the file's callers; problems go to `problems`; `agreements` are the codes stored."""
+    table = read_csv(text, problems, COLUMNS, optional=OPTIONAL)
     if table is None:
         return []
-    _, rows = table
+    columns, rows = table
     phones, codes = Seen(), Seen()
     records = []
     for row in rows:
@@ -56,8 +65,22 @@ def read_callers(text: str, problems: Problems) -> list[CallerRecord]:
         organisation = row.name("organisation", required=True)
         kind = row.choice("kind", CALLER_KINDS, required=True)
         language = row.choice("language", LANGUAGES) or DEFAULT_LANGUAGE
+        agreement = row.text("agreement", max_length=16) if "agreement" in columns else None
+        if agreement is not None and agreements is not None and agreement not in agreements:
+            row.problem("agreement", f"no agreement {agreement!r} (import agreements first)")
         if row.ok and organisation and kind:
-            records.append(CallerRecord(organisation, kind, phone, code, language, row.number))
+            records.append(
+                CallerRecord(
+                    organisation,
+                    kind,
+                    phone,
+                    code,
+                    language,
+                    row.number,
+                    agreement=agreement,
+                    has_agreement="agreement" in columns,
+                )
+            )
     return records
 
 

@@ -7,11 +7,12 @@ default agreement, as before agreements existed).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import Policy
 from app.data.models import Agreement as StoredAgreement
 from app.data.models import Department
 from app.intake.agreements import AgreementRecord
@@ -50,15 +51,25 @@ def all_agreements(session: Session) -> list[tuple[StoredAgreement, list[str]]]:
     return [(row, departments.get(row.code, [])) for row in rows]
 
 
-# What the line is called where a department has no agreement of its own.
-DEFAULT_LINE = "72-timers-linjen"
+@dataclass(frozen=True)
+class Wording:
+    """How the prompts name the line and its window under one agreement."""
+
+    line: str  # what the Danish prompts call the line, e.g. "96-timers-linjen"
+    hours: int  # the window, e.g. 96 ("intet aktivt 96-timers behandlingsansvar")
 
 
-def line_name(session: Session, department: Department | None) -> str:
-    """What the whisper calls the line: the department's agreement's name for it (e.g. 96-timers-linjen)."""
-    if department is None or not department.agreement:
-        return DEFAULT_LINE
-    found = session.scalar(
-        select(StoredAgreement.line_name).where(StoredAgreement.code == department.agreement)
-    )
-    return found or DEFAULT_LINE
+def default_wording(policy: Policy) -> Wording:
+    """The deployment's own wording (no agreement): the line named by its configured window."""
+    hours = int(policy.window.total_seconds() // 3600)
+    return Wording(f"{hours}-timers-linjen", hours)
+
+
+def wording(session: Session, policy: Policy, code: str | None) -> Wording:
+    """The wording of agreement `code` (the deployment's own for None or an unknown code)."""
+    if code:
+        words = select(StoredAgreement.line_name, StoredAgreement.window_hours)
+        found = session.execute(words.where(StoredAgreement.code == code)).first()
+        if found is not None:
+            return Wording(found.line_name, found.window_hours)
+    return default_wording(policy)

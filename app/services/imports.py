@@ -93,7 +93,7 @@ def _departments(text: str, problems: Problems, context: _Context) -> str | None
 
 
 def _callers(text: str, problems: Problems, context: _Context) -> str | None:
-    records = read_callers(text, problems)
+    records = read_callers(text, problems, agreement_codes(context.session))
     for conflict in caller_conflicts(context.session, records):
         problems.add(conflict.row, conflict.column, conflict.message)
     if problems:
