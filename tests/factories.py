@@ -66,6 +66,7 @@ def discharge(
     admitted_at: str | None = None,
     gp_phone: str | None = None,
     responsibility_until: str | None = None,
+    municipality: str | None = None,
 ) -> Discharge:
     vault = app.extensions["linje72.vault"]
     row = Discharge(
@@ -78,6 +79,7 @@ def discharge(
         destination=destination,
         gp_phone=gp_phone,
         responsibility_until=parse_time(responsibility_until) if responsibility_until else None,
+        municipality=municipality,
     )
     session.add(row)
     session.flush()

@@ -403,3 +403,20 @@ def test_a_caller_of_an_unknown_agreement_is_refused_in_the_callers_file(
     assert cli_import(runner, tmp_path, "callers", "callers.csv", "\n".join(good) + "\n").exit_code == 0
     session.rollback()  # read what the command stored
     assert session.scalar(select(Caller.agreement).where(Caller.code == "5120")) == "SJ"
+
+
+@pytest.mark.parametrize(
+    ("municipality", "route"),
+    (("Køge", "responsibility"), ("Odense", "no_responsibility"), (None, "responsibility")),
+)
+@pytest.mark.usefixtures("two_agreements")
+def test_a_call_about_a_patient_from_outside_zealands_municipalities_finds_no_window(
+    app: Flask, session: Session, clock: Clock, municipality: str | None, route: str
+) -> None:
+    """The stored discharge's municipality reaches the decision (a feed that gives none excludes no one)."""
+    dept = session.scalars(select(Department).where(Department.code == "SJ-KOGE")).one()
+    f.discharge(app, session, dept, "2026-11-23T10:00:00+01:00", municipality=municipality)
+    session.commit()
+    clock.set("2026-11-23 18:00")
+    play_call(app, "+4532501010", ScriptedPhone([f.CPR_ACTIVE, "1"]))
+    assert session.scalars(select(Contact.route)).one() == route

@@ -21,7 +21,7 @@ from app.services.directory import department_chain_at
 from app.services.patients import decide_for_patient
 from app.values.cpr import CprVault, parse
 from app.values.phones import normalise
-from routing import Decision, Period, Role, Route, find_responsibility
+from routing import Decision, Period, Role, Route
 from routing.calendar import COPENHAGEN
 from tests.support import Clock, app_settings
 
@@ -122,7 +122,7 @@ def test_seed_demo_keeps_the_callers_registry_unique_when_one_is_already_there(
 
 def test_seed_demo_flushes_and_leaves_the_commit_to_the_caller(app: Flask, session: Session) -> None:
     seed_demo(session, _vault(app), app.config["POLICY"], app.config["CLOCK"]())
-    assert session.scalar(select(func.count()).select_from(Discharge)) == 10
+    assert session.scalar(select(func.count()).select_from(Discharge)) == 13
     session.rollback()
     assert _counts(session) == {"departments": 0, "callers": 0, "shifts": 0, "discharges": 0}
 
@@ -207,12 +207,12 @@ def test_demo_patients_are_routed_as_the_summary_says(
 ) -> None:
     now = clock.set("2026-11-23T10:00:00+01:00")  # Monday, day time and GP hours
     _seed(app, session)
-    window = _policy(app).window
     for patient in PATIENTS:
         rows = records.discharges_of(session, _vault(app).lookup_key(patient.cpr))
         assert len(rows) == len(patient.discharges)
-        responsibility = find_responsibility([records.discharge_info(r) for r in rows], now, window)
-        assert (responsibility is not None) is patient.active, patient.expect
+        # Each under its department's agreement (Zealand's 96 hours, adults, residents).
+        route = _decide(app, session, patient.cpr, now).route
+        assert (route is Route.RESPONSIBILITY) is patient.active, patient.expect
 
     def decision(cpr: str) -> Decision:
         return _decide(app, session, cpr, now)
@@ -248,6 +248,16 @@ def test_demo_patients_are_routed_as_the_summary_says(
         "BFH-GER",
     }
 
+    # Region Zealand's agreement: 80 hours is inside its 96, and its on-call line is its own.
+    zealand = decision("2207511011")
+    assert zealand.route is Route.RESPONSIBILITY and zealand.department_code == "SUH-MED"
+    assert zealand.responsibility is not None
+    assert zealand.responsibility.until - now == timedelta(hours=16)
+    young = decision("1506104012")  # 16 years old: Zealand's agreement is for adults
+    assert young.route is Route.NO_RESPONSIBILITY and young.targets[0].number == "+4570151818"
+    outside = decision("0310521013")  # lives in København: not a Zealand resident; the GP by day
+    assert outside.route is Route.NO_RESPONSIBILITY and outside.targets[0].label == "gp"
+
 
 def test_demo_cpr_numbers_are_valid_and_mostly_born_1930_to_1960(app: Flask) -> None:
     born = [parse(p.cpr, date(2026, 11, 23))[1] for p in PATIENTS]
@@ -260,7 +270,7 @@ def test_no_plaintext_cpr_is_stored(app: Flask, session: Session) -> None:
     numbers = [p.cpr for p in PATIENTS]
     forms = numbers + [f"{n[:6]}-{n[6:]}" for n in numbers]
     rows = session.execute(text("SELECT * FROM discharges")).all()
-    assert len(rows) == 10
+    assert len(rows) == sum(len(p.discharges) for p in PATIENTS) == 13
     for row in rows:
         for value in row:
             if isinstance(value, bytes | memoryview):
@@ -318,8 +328,8 @@ def test_the_demo_builds_its_rota_on_the_configured_day_hours(
         session.close()
     dispose(app)
     assert (Role.DAY, time(7, 30), time(16)) in roles
-    assert "RH-KARD    07:30-16:00" in summary
-    assert "BFH-GER    08:00-15:30" in summary  # a department's own hours still win
+    assert "RH-KARD    HOV  07:30-16:00" in summary
+    assert "BFH-GER    HOV  08:00-15:30" in summary  # a department's own hours still win
 
 
 def test_the_demo_refuses_callers_that_clash_with_the_registry_and_stores_nothing(

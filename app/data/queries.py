@@ -50,6 +50,7 @@ def discharge_info(discharge: Discharge) -> DischargeInfo:
         kind=discharge.kind,
         target_group=discharge.target_group,
         ended_at=discharge.ended_at,
+        municipality=discharge.municipality,
     )
 
 

@@ -1,4 +1,5 @@
-"""The demo region's data: departments of the Capital Region's hospitals, callers, fictional patients.
+"""The demo's data: Region Østdanmark's two agreements, departments of the Capital Region's hospitals
+and one of Region Zealand's, callers, fictional patients.
 
 The CPR numbers below are fictional demo numbers (real dates, valid century
 digits). They are stored like real ones, encrypted and found by a keyed hash, and
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
+
+from app.intake.agreements import AgreementRecord
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class DemoDepartment:
     day_doctors: tuple[tuple[str, str], ...]  # (name, mobile), alternating by day
     oncall_doctors: tuple[tuple[str, str], ...]  # vagthavende læger, rotating
     backup_doctor: tuple[str, str]  # bagvagt for the whole window
+    agreement: str = "HOV"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class DemoCaller:
     organisation: str
     kind: str
     language: str = "da"
+    agreement: str = "HOV"  # the agreement whose line the unit calls (its greeting)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,55 @@ class DemoPatient:
     expect: str  # what the person trying the demo will hear, in a few words
     discharges: tuple[DemoDischarge, ...]
 
+
+# Region Østdanmark from 1 January 2027: the Capital Region's agreement and Zealand's.
+ZEALAND_MUNICIPALITIES = (
+    "Faxe",
+    "Greve",
+    "Guldborgsund",
+    "Holbæk",
+    "Kalundborg",
+    "Køge",
+    "Lejre",
+    "Lolland",
+    "Næstved",
+    "Odsherred",
+    "Ringsted",
+    "Roskilde",
+    "Slagelse",
+    "Solrød",
+    "Sorø",
+    "Stevns",
+    "Vordingborg",
+)
+AGREEMENTS: tuple[AgreementRecord, ...] = (
+    AgreementRecord(
+        code="HOV",
+        name="Region Hovedstaden",
+        line_name="72-timers-linjen",
+        window_hours=72,
+        short_stay_hours=24,
+        psychiatry=False,
+        after_hours_number="+4538681813",
+        fallback_number="+4538383838",
+        closed_days=["12-24", "12-31", "06-05"],
+    ),
+    AgreementRecord(
+        code="SJ",
+        name="Region Sjælland",
+        line_name="96-timers-linjen",
+        window_hours=96,
+        min_age=18,
+        municipalities=list(ZEALAND_MUNICIPALITIES),
+        short_stay_hours=24,
+        nursing_home_short_stays=True,
+        psychiatry=True,
+        after_hours_number="+4570151818",
+        fallback_number="+4747322000",
+        closed_days=["12-24", "12-31"],
+        half_days={"06-05": "12:00"},
+    ),
+)
 
 DEPARTMENTS: tuple[DemoDepartment, ...] = (
     DemoDepartment(
@@ -167,6 +221,23 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = (
         ),
         backup_doctor=("Poul Kastrup", "+4520107003"),
     ),
+    DemoDepartment(
+        "SUH-MED",
+        "Medicinsk Afdeling, Køge",
+        "Sjællands Universitetshospital",
+        "+4747321001",
+        "+4747321009",
+        "+4747322000",
+        None,
+        day_doctors=(("Signe Bech", "+4540108001"), ("Rasmus Kirk", "+4540108004")),
+        oncall_doctors=(
+            ("Tove Borup", "+4540108002"),
+            ("Jonas Hald", "+4540108005"),
+            ("Maja Lund", "+4540108006"),
+        ),
+        backup_doctor=("Erik Fog", "+4520108003"),
+        agreement="SJ",
+    ),
 )
 
 CALLERS: tuple[DemoCaller, ...] = (
@@ -182,6 +253,9 @@ CALLERS: tuple[DemoCaller, ...] = (
     DemoCaller("+4536321010", "4717", "Sygeplejen, Hvidovre Kommune", "home_nursing"),
     DemoCaller("+4556951010", "4718", "Hjemmesygeplejen, Bornholms Regionskommune", "home_nursing"),
     DemoCaller("+4538681813", "4719", "Akuttelefonen 1813, Region Hovedstaden", "acute_1813"),
+    # Region Zealand's municipalities: they hear "Velkommen til 96-timers-linjen".
+    DemoCaller("+4556631010", "4720", "Hjemmesygeplejen, Køge Kommune", "home_nursing", agreement="SJ"),
+    DemoCaller("+4546311020", "4721", "Akutsygeplejen, Roskilde Kommune", "acute_nursing", agreement="SJ"),
 )
 
 # No on-call shift on the night after today, on purpose, in a department without an on-call
@@ -250,6 +324,25 @@ PATIENTS: tuple[DemoPatient, ...] = (
         True,
         "active: RHG-NEURO 26 hours ago; born 1938 (century digit 4)",
         (DemoDischarge("DEMO-0010", "RHG-NEURO", 26, 4 * 24, "temporary_stay", "Albertslund"),),
+    ),
+    # Region Zealand's agreement: 96 hours, adults, its own residents.
+    DemoPatient(
+        "2207511011",
+        True,
+        "active under Zealand's 96 hours: SUH-MED, discharged 80 hours ago",
+        (DemoDischarge("DEMO-0011", "SUH-MED", 80, 5 * 24, "home_nursing", "Køge", "+4556651414"),),
+    ),
+    DemoPatient(
+        "1506104012",
+        False,
+        "none: SUH-MED 10 h ago, 16 years old (Zealand's: adults)",
+        (DemoDischarge("DEMO-0012", "SUH-MED", 10, 3 * 24, "home_nursing", "Roskilde"),),
+    ),
+    DemoPatient(
+        "0310521013",
+        False,
+        "none: SUH-MED 10 h ago, lives in København (Zealand's: residents)",
+        (DemoDischarge("DEMO-0013", "SUH-MED", 10, 3 * 24, "nursing_home", "København", "+4532501040"),),
     ),
 )
 

@@ -8,18 +8,30 @@ updates the same records instead of adding new ones.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from app.config import Policy
-from app.demo.data import ACCOUNTS, CALLERS, DEPARTMENTS, EXTENDED_UNTIL, GAP_DEPARTMENT, PATIENTS
+from app.data.queries import agreements_of
+from app.demo.data import (
+    ACCOUNTS,
+    AGREEMENTS,
+    CALLERS,
+    DEPARTMENTS,
+    EXTENDED_UNTIL,
+    GAP_DEPARTMENT,
+    PATIENTS,
+)
+from app.intake.agreements import AgreementRecord
 from app.intake.callers import CallerRecord
 from app.intake.departments import DepartmentRecord
 from app.intake.discharges import DischargeRecord
 from app.intake.rota import ShiftRecord
 from app.services.accounts import add_user, find_user, reset_password
+from app.services.agreements import upsert_agreements
 from app.services.directory import upsert_callers, upsert_departments
 from app.services.discharges import store_discharges
 from app.services.rota import Author, publish_rota
@@ -45,12 +57,16 @@ def seed_demo(session: Session, vault: CprVault, policy: Policy, now: datetime) 
     """Load (or refresh) the demo region around `now`; flush, don't commit; return a summary."""
     if now.tzinfo is None:
         raise ValueError("now must carry its time zone")
+    upsert_agreements(session, agreement_records())
     upsert_departments(session, department_records())
     try:
         callers = upsert_callers(session, caller_records())
     except ValueError as exc:
         raise ValueError(f"the demo's callers clash with the registered ones: {exc}") from None
-    shifts, window = rota_records(policy.calendar, now)
+    # Each department's rota follows its agreement's calendar (Zealand's 5 June is a half day).
+    rules = agreements_of(session, [d.code for d in DEPARTMENTS], policy.calendar)
+    calendars = {code: agreement.calendar for code, agreement in rules.items()}
+    shifts, window = rota_records(policy.calendar, now, calendars)
     # Published like any rota, as a version; its one deliberate gap is acknowledged here.
     publish_rota(
         session, policy, shifts, now, Author("demo", "demo"), file_name="demo rota", acknowledged=True
@@ -69,6 +85,10 @@ def seed_accounts(session: Session, now: datetime) -> None:
             reset_password(session, account.email, account.password)
 
 
+def agreement_records() -> list[AgreementRecord]:
+    return list(AGREEMENTS)
+
+
 def department_records() -> list[DepartmentRecord]:
     return [
         DepartmentRecord(
@@ -79,6 +99,8 @@ def department_records() -> list[DepartmentRecord]:
             oncall_phone=demo.oncall_phone,
             switchboard_phone=demo.switchboard_phone,
             day_hours=demo.day_hours,
+            agreement=demo.agreement,
+            has_agreement=True,
             row=place,
         )
         for place, demo in enumerate(DEPARTMENTS, start=1)
@@ -87,17 +109,29 @@ def department_records() -> list[DepartmentRecord]:
 
 def caller_records() -> list[CallerRecord]:
     return [
-        CallerRecord(demo.organisation, demo.kind, demo.phone, demo.code, demo.language, row=place)
+        CallerRecord(
+            demo.organisation,
+            demo.kind,
+            demo.phone,
+            demo.code,
+            demo.language,
+            row=place,
+            agreement=demo.agreement,
+            has_agreement=True,
+        )
         for place, demo in enumerate(CALLERS, start=1)
     ]
 
 
-def rota_records(calendar: Calendar, now: datetime) -> tuple[list[ShiftRecord], RotaWindow]:
+def rota_records(
+    calendar: Calendar, now: datetime, calendars: Mapping[str, Calendar] | None = None
+) -> tuple[list[ShiftRecord], RotaWindow]:
     """Return the demo rota from yesterday to three days ahead, on the configured calendar.
 
     Working days have a day shift in the department's day hours and an on-call shift
     from their end to the next morning; other days are on call from morning to
     morning. A backup covers each day. One night is left uncovered on purpose.
+    `calendars` gives a department's own calendar (its agreement's) by code.
     """
     today = local_date(now)
     days = [today + timedelta(days=offset) for offset in range(-1, 4)]
@@ -105,14 +139,16 @@ def rota_records(calendar: Calendar, now: datetime) -> tuple[list[ShiftRecord], 
     window = RotaWindow(days[0], days[-1], None, None)
     records: list[ShiftRecord] = []
     for place, demo in enumerate(DEPARTMENTS):
-        hours = DayHours.parse(demo.day_hours) if demo.day_hours else calendar.day_hours
+        own = (calendars or {}).get(demo.code, calendar)
+        hours = DayHours.parse(demo.day_hours) if demo.day_hours else own.day_hours
         for number, day in enumerate(days):
             morning = _at(day, hours.start)
             next_morning = _at(day + timedelta(days=1), hours.start)
             oncall_start = morning
-            if calendar.is_working_day(day):
+            span = own.day_span(day, hours)
+            if span is not None:
                 name, phone = demo.day_doctors[number % len(demo.day_doctors)]
-                oncall_start = _at(day, hours.end)
+                oncall_start = _at(day, span.end)
                 records.append(ShiftRecord(demo.code, Role.DAY, morning, oncall_start, phone, name))
             if demo.code == GAP_DEPARTMENT and day == gap_day:
                 window = RotaWindow(days[0], days[-1], oncall_start, next_morning)
@@ -169,7 +205,7 @@ def _summary(
     hospitals = {d.hospital for d in DEPARTMENTS}
     municipalities = {d.municipality for p in PATIENTS for d in p.discharges}
     lines = [
-        f"Linje 72 demo region (Region Hovedstaden), loaded at {_local(now)}.",
+        f"Linje 72 demo, Region Østdanmark, loaded at {_local(now)}.",
         f"  {len(DEPARTMENTS)} departments at {len(hospitals)} hospitals, {callers} callers,",
         f"  {shifts} rota shifts from {_day(window.first_day)} to {_day(window.last_day)},",
         f"  {discharges} discharges of {len(PATIENTS)} patients from {len(municipalities)} municipalities.",
@@ -179,11 +215,17 @@ def _summary(
             f"Rota gap, on purpose: {GAP_DEPARTMENT} has no on-call doctor",
             f"  from {_local(window.gap_start)} to {_local(window.gap_end)}.",
         ]
-    lines += ["", "Departments (code, day hours, hospital):"]
+    lines += ["", "Agreements (code, line, window, name):"]
+    for agreement in AGREEMENTS:
+        lines.append(
+            f"  {agreement.code:<4} {agreement.line_name}  {agreement.window_hours} h  {agreement.name}"
+        )
+    lines += ["", "Departments (code, agreement, day hours, hospital):"]
     for demo in DEPARTMENTS:
         hours = demo.day_hours or str(calendar.day_hours)
-        extra = "" if demo.oncall_phone else ", no on-call phone"
-        lines.append(f"  {demo.code:<10} {hours}  {demo.hospital}{extra}")
+        lines.append(f"  {demo.code:<10} {demo.agreement:<4} {hours}  {demo.hospital}")
+        if not demo.oncall_phone:
+            lines.append(f"  {'':<10} no on-call phone of its own")
     lines += ["", "Patients to try (fictional CPR numbers; key all 10 digits):"]
     for patient in PATIENTS:
         lines.append(f"  {patient.cpr}  {patient.expect}")
@@ -191,10 +233,14 @@ def _summary(
     for account in ACCOUNTS:
         where = f" {','.join(account.departments)}" if account.departments else ""
         lines.append(f"  {account.email:<25} {account.password:<19} {account.role}{where}")
-    lines += ["", "Call from a number below, or from an unknown one and key the unit code:"]
+    lines += [
+        "",
+        "Call from a number below (phone, unit code, agreement),",
+        "or from another number and key the unit code:",
+    ]
     for caller in CALLERS:
         phone = caller.phone or "(no phone)"
         code = caller.code or "-"
         english = " (English)" if caller.language == "en" else ""
-        lines.append(f"  {phone:<12} {code:<5} {caller.organisation}{english}")
+        lines.append(f"  {phone:<12} {code:<5} {caller.agreement:<4} {caller.organisation}{english}")
     return "\n".join(lines)
