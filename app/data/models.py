@@ -217,6 +217,9 @@ class Contact(Base):
     # personal data was removed after the retention period (app.services.retention).
     counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the contact led to (app.values.followup.RESULTS), recorded by the department's staff
+    # after a connected call or when they close its follow-up; None: not recorded.
+    result: Mapped[str | None] = mapped_column(String(32))
 
     caller: Mapped[Caller | None] = relationship()
     department: Mapped[Department | None] = relationship()
@@ -227,6 +230,61 @@ class Contact(Base):
 
     def __repr__(self) -> str:
         return f"Contact({self.call_sid!r}, {self.step!r})"
+
+
+class FollowUp(Base):
+    """A call back owed: one per contact that ended with nobody taking it (`Contact.follow_up`).
+
+    It is the department's (or, without a department, the fallback line's administrators') task
+    on the worklist: open, claimed by one person, then closed with what it led to
+    (`Contact.result`). Reminders go out while it is open and unclaimed.
+    """
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_department_open", "department_id", "closed_at", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the reminders went out (to the on-call number, then to the backup): each once.
+    first_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    second_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contact: Mapped[Contact] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"FollowUp({self.contact_id}, closed={self.closed_at is not None})"
+
+
+class VoiceMessage(Base):
+    """The caller's message left after nobody answered: copied from the provider, kept encrypted.
+
+    The provider's copy is deleted once ours is stored (`provider_deleted_at`); staff play it
+    through the app, never from a provider URL.
+    """
+
+    __tablename__ = "voice_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[int] = mapped_column(default=0)
+    content_type: Mapped[str] = mapped_column(String(40), default="audio/mpeg")
+    audio_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)  # None until copied
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contact: Mapped[Contact] = relationship()
+
+    def __repr__(self) -> str:
+        return f"VoiceMessage({self.contact_id}, {self.seconds} s)"
 
 
 class DialAttempt(Base):
