@@ -13,6 +13,10 @@ from datetime import date, datetime, timedelta
 
 from routing.calendar import Calendar
 
+# What the records call the rules of a department without an agreement of its own (the
+# deployment's settings): the contact export's `agreement` then, and the log's filter.
+DEFAULT_AGREEMENT = "default"
+
 
 @dataclass(frozen=True)
 class Agreement:
