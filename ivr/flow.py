@@ -346,6 +346,8 @@ class CallFlow:
         contact.patient_cpr_encrypted = self.vault.encrypt(number) if found.discharge else None
         contact.discharge = found.discharge
         contact.department = found.department
+        # The agreement it runs under now: the record keeps it when the department moves later.
+        contact.agreement = found.department.agreement if found.department else None
         contact.period = decision.period.value
         contact.route = decision.route.value
         contact.targets = _targets_json(decision.targets)
@@ -356,6 +358,7 @@ class CallFlow:
         contact.patient_born = None
         contact.discharge = None
         contact.department = None
+        contact.agreement = None
         contact.route = None
         contact.targets = []
         contact.period = self.policy.calendar.period(self.now).value
@@ -363,9 +366,8 @@ class CallFlow:
     def _wording(self, contact: Contact) -> Wording:
         """The agreement's words for the line: the deciding department's once the patient is
         known, else the caller's (a Zealand municipality hears "96-timers-linjen")."""
-        if contact.department is not None:
-            code = contact.department.agreement
-        else:
+        code = contact.agreement
+        if code is None and contact.department_id is None and contact.department is None:
             code = contact.caller.agreement if contact.caller is not None else None
         return wording(self.session, self.policy, code)
 

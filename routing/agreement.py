@@ -13,6 +13,10 @@ from datetime import date, datetime, timedelta
 
 from routing.calendar import Calendar
 
+# What the records call the rules of a department without an agreement of its own (the
+# deployment's settings): the contact export's `agreement` then, and the log's filter.
+DEFAULT_AGREEMENT = "default"
+
 
 @dataclass(frozen=True)
 class Agreement:
@@ -44,5 +48,24 @@ class Agreement:
             if age < self.min_age:
                 return False
         if self.municipalities and municipality is not None:
-            return municipality.strip().casefold() in {m.casefold() for m in self.municipalities}
+            return municipality_key(municipality) in {municipality_key(m) for m in self.municipalities}
         return True
+
+
+_SUFFIXES = (" regionskommune", " kommune")
+
+
+def municipality_key(name: str) -> str:
+    """What a municipality's name is compared by: "Københavns Kommune", "københavn" and
+    "København" are one municipality, as feeds name them differently (a FHIR message's receiver
+    is the municipality's organisation, "Køge Kommune"; a file says "Køge").
+
+    Case and spacing are ignored, so are the words "Kommune" and "Regionskommune" and the
+    genitive s before them ("Bornholms Regionskommune" is Bornholm).
+    """
+    key = " ".join(name.split()).casefold()
+    for suffix in _SUFFIXES:
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+            break
+    return key.removesuffix("s")

@@ -40,6 +40,7 @@ def adt(
     separator: str = "\r",
     message_type: str = "ADT",
     pid30: str = "",
+    pid11: str = "",
     with_pv1: bool = True,
 ) -> str:
     """Return an ADT message; `pv1` adds or (with None) removes PV1 fields; A03 gets a discharge's."""
@@ -54,6 +55,8 @@ def adt(
     pid = {1: "1", 3: pid3, 5: "Hansen^Anna", 7: "19400101", 8: "F"}
     if pid30:
         pid[30] = pid30
+    if pid11:
+        pid[11] = pid11
     segments = [
         f"MSH|^~\\&|EPIC|RH|LINJE72|REGH|20261123103000||{message_type}^{event}^ADT_A01|{message_id}"
         "|P|2.5|||AL|NE||UNICODE UTF-8",

@@ -17,6 +17,7 @@ from app.data.models import Caller, Contact, Department
 from app.values.times import parse_time
 from ivr.simulator import ScriptedPhone, play_call
 from routing import Agreement, Calendar, DepartmentInfo, DischargeInfo, Period, Route, decide, periods
+from routing.agreement import municipality_key
 from tests import factories as f
 from tests.support import AFTER_HOURS, Clock
 
@@ -107,6 +108,20 @@ def run(stays: list[DischargeInfo], after: float, born: date | None = ADULT) -> 
         ),
         pytest.param(
             [stay(KARD, municipality="Odense")], 10, ADULT, Route.RESPONSIBILITY, id="every-resident"
+        ),
+        pytest.param(
+            [stay(KOGE, municipality="Køge Kommune")],
+            10,
+            ADULT,
+            Route.RESPONSIBILITY,
+            id="a-feed-naming-the-municipalitys-organisation",
+        ),
+        pytest.param(
+            [stay(KOGE, municipality="Københavns Kommune")],
+            10,
+            ADULT,
+            Route.NO_RESPONSIBILITY,
+            id="københavns-kommune-is-outside-zealand",
         ),
         pytest.param(
             [stay(KARD, hours=20)], 10, ADULT, Route.NO_RESPONSIBILITY, id="20h-stay-without-exception"
@@ -420,3 +435,20 @@ def test_a_call_about_a_patient_from_outside_zealands_municipalities_finds_no_wi
     clock.set("2026-11-23 18:00")
     play_call(app, "+4532501010", ScriptedPhone([f.CPR_ACTIVE, "1"]))
     assert session.scalars(select(Contact.route)).one() == route
+
+
+@pytest.mark.parametrize(
+    ("given", "listed", "same"),
+    (
+        ("Køge Kommune", "Køge", True),
+        ("KØGE", "Køge", True),
+        ("Københavns Kommune", "København", True),
+        ("Bornholms Regionskommune", "Bornholm", True),
+        ("Stevns Kommune", "Stevns", True),
+        ("Høje-Taastrup  Kommune", "Høje-Taastrup", True),
+        ("Roskilde", "Køge", False),
+        ("Kommune", "Køge", False),
+    ),
+)
+def test_a_municipality_is_known_however_a_feed_names_it(given: str, listed: str, same: bool) -> None:
+    assert (municipality_key(given) == municipality_key(listed)) is same

@@ -136,3 +136,41 @@ def test_a_department_filters_the_contact_log_and_switches_to_english(live: str,
     sign_in(phone, live, "afdeling@demo.linje72.dk", "demo-afdeling-7272")
     phone.wait_for_selector("section.card")
     shot(phone, "08-phone-who-answers-now")
+
+
+def test_the_region_sees_and_filters_the_agreements_on_a_phone(
+    app: Flask, session: Session, live: str, browser: object
+) -> None:
+    from sqlalchemy import select
+
+    from app.data.models import Agreement, Department
+
+    session.add(
+        Agreement(
+            code="RH",
+            name="Region Hovedstaden",
+            after_hours_number="+4570131813",
+            fallback_number="+4538640000",
+        )
+    )
+    session.scalars(select(Department).where(Department.code == "RH-KARD")).one().agreement = "RH"
+    session.commit()
+    play_call(app, "+4532501010", ScriptedPhone(["0101451001", "1"], {"+4540101001": "1"}))
+    phone = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    sign_in(phone, live, "region@demo.linje72.dk", "demo-region-7272")
+    phone.wait_for_selector("section.card")
+    badge = phone.locator("section.card[aria-label=RH-KARD] abbr.badge.agreement")
+    assert (badge.inner_text(), badge.get_attribute("title")) == ("RH", "Aftale: Region Hovedstaden")
+    assert phone.locator("abbr.badge.agreement").count() == 1  # the other departments run under none
+    shot(phone, "09-phone-who-answers-now-agreement")
+    phone.goto(live + "/contacts")
+    phone.select_option("select[name=agreement]", "RH")
+    phone.click("form.filters button[type=submit]")
+    phone.wait_for_url("**agreement=RH**")
+    rows = phone.locator("tbody tr")
+    assert rows.count() == 1  # the one call made since RH-KARD runs under the agreement
+    assert rows.locator("abbr[title='Region Hovedstaden']").inner_text() == "RH"
+    shot(phone, "10-phone-contact-log-by-agreement")
+    phone.goto(live + "/coverage?agreement=RH")
+    assert phone.locator(".ov-label a").all_inner_texts() == ["RH-KARD"]
+    shot(phone, "11-phone-coverage-by-agreement")

@@ -108,7 +108,11 @@ def store() -> Any:
             result = apply_discharges(session, vault, records, now, Source.REST)
         except StayRefused as exc:
             session.rollback()
-            return problem(422, "Unprocessable Content", "nothing was stored", errors={"body": [str(exc)]})
+            if exc.field and exc.index is not None:  # one record's field: `[3].municipality`
+                where = {problems.path(exc.index, exc.field): [exc.reason]}
+            else:
+                where = {"body": [str(exc)]}
+            return problem(422, "Unprocessable Content", "nothing was stored", errors=where)
         summary = f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged"
         audit.record(
             session,

@@ -11,6 +11,7 @@ from app.api import bp
 from app.api.auth import api_session, requires_scope
 from app.api.schemas import AtQuery, ContactPageSchema, ContactQuery, DepartmentSchema, OncallSchema
 from app.services import audit
+from app.services.contacts import ContactFilter
 from app.services.directory import all_departments_listed, who_answers
 from app.services.export import contact_page
 from app.values.times import TimeError, local_iso, parse_time
@@ -62,19 +63,23 @@ def oncall(code: str, at: str | None = None) -> Any:
 @bp.doc(security=BEARER, summary="The contact log, oldest first, a page at a time (no CPR numbers)")
 @bp.response(200, ContactPageSchema)
 @requires_scope("read", write=True)
-def contacts(page: int, per_page: int, since: str | None = None, until: str | None = None) -> Any:
+def contacts(
+    page: int, per_page: int, since: str | None = None, until: str | None = None, agreement: str = ""
+) -> Any:
     start = _time("since", since) if since else None
     end = _time("until", until) if until else None
     clock = current_app.config["CLOCK"]
     session = api_session()
-    items, total = contact_page(session, start, end, limit=per_page, offset=(page - 1) * per_page)
+    wanted = ContactFilter(since=start, until=end, agreement=agreement)
+    items, total = contact_page(session, wanted, limit=per_page, offset=(page - 1) * per_page)
     audit.record(
         session,
         clock(),
         audit.VIEW,
         actor=f"API token {g.api_caller}",
         target="contact log",
-        detail=f"page {page} of {per_page}; since={since or '-'} until={until or '-'}",
+        detail=f"page {page} of {per_page}; since={since or '-'} until={until or '-'} "
+        f"agreement={agreement or '-'}",
     )
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 

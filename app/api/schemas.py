@@ -44,6 +44,14 @@ class AtQuery(Schema):
 class ContactQuery(Schema):
     since = fields.String(metadata={"description": "from this time (ISO 8601), inclusive"})
     until = fields.String(metadata={"description": "before this time (ISO 8601)"})
+    agreement = fields.String(
+        validate=validate.Length(max=16),
+        metadata={
+            "description": "only the calls that ran under this agreement (its code, e.g. SJ); "
+            "`default`: under the deployment's own settings",
+            "example": "SJ",
+        },
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
@@ -71,6 +79,15 @@ class ContactSchema(Schema):
     outcome = fields.String(allow_none=True)
     follow_up = fields.Boolean()
     test_call = fields.Boolean()
+    agreement = fields.String(
+        required=True,
+        metadata={
+            "description": "the code of the agreement the deciding department ran under at the time of "
+            "the call (kept when the department moves later); `default` when no department decided or "
+            "it had no agreement (the deployment's own settings)",
+            "example": "SJ",
+        },
+    )
 
 
 class ContactPageSchema(Schema):

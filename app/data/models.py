@@ -174,6 +174,7 @@ class Contact(Base):
         Index("ix_contacts_number_started", "caller_number", "started_at"),
         Index("ix_contacts_outcome_started", "outcome", "started_at"),
         Index("ix_contacts_route_started", "route", "started_at"),
+        Index("ix_contacts_agreement_started", "agreement", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,6 +206,9 @@ class Contact(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     period: Mapped[str | None] = mapped_column(String(10))
     route: Mapped[str | None] = mapped_column(String(24))
+    # The code of the agreement the deciding department ran under at the time of the call (a
+    # department may move to another later); None: no department, or one without an agreement.
+    agreement: Mapped[str | None] = mapped_column(String(16))
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     outcome: Mapped[str | None] = mapped_column(String(12))
     connected_to: Mapped[str | None] = mapped_column(String(20))

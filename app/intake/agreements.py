@@ -30,6 +30,7 @@ from typing import Any
 from app.intake.table import Problems
 from app.values.phones import PhoneError, check
 from routing import DayHours
+from routing.agreement import DEFAULT_AGREEMENT
 
 KEYS = {
     "name",
@@ -97,6 +98,8 @@ def read_agreements(text: str, problems: Problems) -> list[AgreementRecord]:
 def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord | None:
     if not code.replace("-", "").isalnum() or len(code) > 16:
         problem("code", "letters, digits and dashes, at most 16")
+    if code.casefold() == DEFAULT_AGREEMENT:
+        problem("code", f"{DEFAULT_AGREEMENT!r} names the deployment's own settings: choose another code")
     for key in sorted(set(table) - KEYS):
         problem(key, f"unknown key (expected {', '.join(sorted(KEYS))})")
     name = table.get("name")

@@ -68,6 +68,11 @@ class Issue:
     diagnostics: str
 
 
+# Where a notification gives the facts the stays service may refuse, by the discharges file's
+# names: the home municipality is the MessageHeader's receiver (the first entry's).
+ELEMENTS = {"municipality": "Bundle.entry[0].resource.destination.receiver"}
+
+
 class NotificationProblems(Problems):
     """A notification's problems, kept as FHIR issues too (for the OperationOutcome)."""
 

@@ -13,6 +13,8 @@ quoting a CPR number. What is read where is in docs/hl7.md; in short:
   together. Only a merge (A40), which concerns the patient, may come without it.
 - PV1-3's point of care (PV1-3.1) the department, else PV1-10 (hospital service).
 - PV1-44 admitted, PV1-45 discharged; PV1-36 the discharge disposition.
+- PID-11.9 (the address's county/parish code) the patient's home municipality, by name as
+  the agreements list it (`Køge`), read with a discharge (A03) and an update (A08).
 - Times are HL7 TS (YYYYMMDDHHMM[SS[.S…]][+/-ZZZZ]), at least to the minute; without an
   offset Copenhagen wall-clock time, refused when a daylight-saving change skips or
   repeats it.
@@ -67,6 +69,11 @@ HL7_TIME = re.compile(
 HL7_NULL = '""'
 # How long a value this module quotes in an error may be (a runaway field is not echoed whole).
 QUOTE_LENGTH = 40
+
+
+# Where a message gives the facts the stays service may refuse, by the discharges file's names.
+FIELDS = {"municipality": ("PID-11", "PID-11.9, the address's county/parish code, names it")}
+MUNICIPALITY_COMPONENT = 9  # XAD-9 county/parish code: the municipality (kommune)
 
 
 class Ack(enum.StrEnum):
@@ -419,6 +426,15 @@ class _Message:
             return None
         return numbers.pop()
 
+    def municipality(self, pid: hl7.Segment | None) -> str | None:
+        """Return the home municipality: PID-11.9 of the first address that gives one (None if none)."""
+        for address in self.repetitions(pid, 11):
+            if len(address) >= MUNICIPALITY_COMPONENT:
+                value = address[MUNICIPALITY_COMPONENT - 1]
+                if value and value != HL7_NULL:
+                    return value[:100]
+        return None
+
     def department(self, pv1: hl7.Segment | None, maps: FeedMaps, *, required: bool) -> str | None:
         """Return our department code for PV1-3's point of care, else PV1-10's hospital service."""
         where, code = "PV1-3", self.value(pv1, "PV1", 3)
@@ -503,7 +519,9 @@ class _Message:
         admitted = self.time(pv1, "PV1", 44)
         discharged = self.time(pv1, "PV1", 45)
         department = self.department(pv1, maps, required=kind in _NEEDS_DEPARTMENT)
-        destination = self.destination(pv1, maps) if kind in (EventKind.DISCHARGE, EventKind.UPDATE) else None
+        reports_discharge = kind in (EventKind.DISCHARGE, EventKind.UPDATE)
+        destination = self.destination(pv1, maps) if reports_discharge else None
+        municipality = self.municipality(pid) if reports_discharge else None
         at = self._at(kind, admitted, discharged, evn, msh)
         if kind is EventKind.DISCHARGE:
             discharged = at  # PV1-45, or EVN-6 in its place
@@ -526,6 +544,7 @@ class _Message:
                 else None,
                 destination=destination,
                 target_group=None if destination is None else destination in TARGET_DESTINATIONS,
+                municipality=municipality,
                 cancels=CANCELS.get(event),
                 message_id=self.reading.message_id,
                 place=place,

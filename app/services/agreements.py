@@ -17,6 +17,9 @@ from app.data.models import Agreement as StoredAgreement
 from app.data.models import Department
 from app.intake.agreements import AgreementRecord
 from app.services.directory import Upserted
+from routing.agreement import DEFAULT_AGREEMENT
+
+__all__ = ["DEFAULT_AGREEMENT"]
 
 
 def upsert_agreements(session: Session, records: Sequence[AgreementRecord]) -> Upserted:
@@ -37,6 +40,12 @@ def upsert_agreements(session: Session, records: Sequence[AgreementRecord]) -> U
 
 def agreement_codes(session: Session) -> set[str]:
     return set(session.scalars(select(StoredAgreement.code)))
+
+
+def agreement_names(session: Session) -> dict[str, str]:
+    """Every stored agreement's name by its code, in code order (the console's filters and titles)."""
+    rows = session.execute(select(StoredAgreement.code, StoredAgreement.name).order_by(StoredAgreement.code))
+    return {code: name for code, name in rows}
 
 
 def all_agreements(session: Session) -> list[tuple[StoredAgreement, list[str]]]:

@@ -14,6 +14,7 @@ from app.data import queries
 from app.data.models import Caller, Contact, Department, DialAttempt
 from app.values.phones import normalise_caller_id
 from routing import Period, Route
+from routing.agreement import DEFAULT_AGREEMENT
 
 # A call whose end never reached us (a lost status callback) is closed after this long.
 STALE_AFTER = timedelta(hours=2)
@@ -140,7 +141,7 @@ def close_stale_calls(session: Session, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class ContactFilter:
-    """What the contact log shows: a period; one hospital, department, route, outcome or caller."""
+    """What the contact log shows: a period; one hospital, department, agreement, route, outcome or caller."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -149,6 +150,7 @@ class ContactFilter:
     route: str = ""
     outcome: str = ""
     caller: str = ""  # part of the organisation, or of the number
+    agreement: str = ""  # the code the call ran under; DEFAULT_AGREEMENT: the deployment's settings
 
 
 # Counting every match of a wide filter over a year of calls costs more than it tells:
@@ -164,7 +166,23 @@ def contact_log(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[Sequence[Contact], int]:
-    """Return a page of contacts, newest first, and how many match (at most COUNT_CAP + 1).
+    """Return a page of contacts, newest first, and how many match (at most COUNT_CAP + 1)."""
+    conditions = contact_conditions(session, wanted, visible)
+    capped = select(Contact.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    rows = session.scalars(
+        select(Contact)
+        .where(*conditions)
+        .options(selectinload(Contact.attempts), selectinload(Contact.department))
+        .order_by(Contact.started_at.desc(), Contact.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, total
+
+
+def contact_conditions(session: Session, wanted: ContactFilter, visible: Collection[str] | None) -> list[Any]:
+    """Return the filter as conditions on contacts: the log's, the API's list's and the export's.
 
     Department, hospital and caller filters are resolved to ids first (small tables), so
     that the contacts are read through their indexes.
@@ -196,14 +214,8 @@ def contact_log(
         conditions.append(
             or_(Contact.caller_id.in_(callers), Contact.caller_number == (number or wanted.caller))
         )
-    capped = select(Contact.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
-    rows = session.scalars(
-        select(Contact)
-        .where(*conditions)
-        .options(selectinload(Contact.attempts), selectinload(Contact.department))
-        .order_by(Contact.started_at.desc(), Contact.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return rows, total
+    if wanted.agreement == DEFAULT_AGREEMENT:
+        conditions.append(Contact.agreement.is_(None))
+    elif wanted.agreement:
+        conditions.append(Contact.agreement == wanted.agreement)
+    return conditions

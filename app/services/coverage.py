@@ -28,6 +28,7 @@ from routing import (
     coverage,
     gaps,
 )
+from routing.agreement import DEFAULT_AGREEMENT
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,21 @@ def department_coverage(
     hospital: str = "",
     *,
     gaps_only: bool = False,
+    agreement: str = "",
 ) -> list[DepartmentCoverage]:
     """Return each department's coverage of [start, end), the published rota with its overrides
     (three queries, however many departments). With `gaps_only`, only the departments that can
-    have a gap at all (one without an own phone for a period) are looked at."""
+    have a gap at all (one without an own phone for a period) are looked at. `agreement` keeps the
+    departments under that agreement (DEFAULT_AGREEMENT: those without one)."""
     query = select(Department).order_by(Department.hospital, Department.code)
     if codes is not None:
         query = query.where(Department.code.in_(list(codes)))
     if hospital:
         query = query.where(Department.hospital == hospital)
+    if agreement == DEFAULT_AGREEMENT:
+        query = query.where(Department.agreement.is_(None))
+    elif agreement:
+        query = query.where(Department.agreement == agreement)
     departments = session.scalars(query).all()
     if gaps_only:
         departments = [d for d in departments if can_have_gaps(queries.department_info(d))]

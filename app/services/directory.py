@@ -187,6 +187,8 @@ class DepartmentNow:
     name: str
     hospital: str
     decision: Decision
+    agreement: str | None = None  # the code of the agreement it runs under; None: the deployment's
+    agreement_name: str | None = None
 
     @property
     def gap(self) -> bool:
@@ -218,7 +220,16 @@ def who_answers(
             now=now,
             fallback_number=rules.fallback_number if rules else policy.fallback_number,
         )
-        rows.append(DepartmentNow(department.code, department.name, department.hospital, decision))
+        rows.append(
+            DepartmentNow(
+                department.code,
+                department.name,
+                department.hospital,
+                decision,
+                rules.code if rules else None,
+                rules.name if rules else None,
+            )
+        )
     return rows
 
 

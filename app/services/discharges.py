@@ -55,11 +55,17 @@ def apply_discharges(
 ) -> StayResult:
     """Add or update discharges by their hospital id (flush only), each with its outcome.
 
-    Raises StayRefused; the caller rolls back, so nothing of the batch is stored.
+    Raises StayRefused (its `index` the record's place in `records`); the caller rolls back,
+    so nothing of the batch is stored.
     """
     total = StayResult()
     for start in range(0, len(records), CHUNK):
-        done = apply_events(session, vault, discharge_events(records[start : start + CHUNK], source), now)
+        try:
+            done = apply_events(session, vault, discharge_events(records[start : start + CHUNK], source), now)
+        except StayRefused as refused:
+            if refused.index is not None:  # the record's place in the whole batch, not in the chunk
+                refused.index += start
+            raise
         total.added += done.added
         total.updated += done.updated
         total.unchanged += done.unchanged

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.data.models import Contact
+from app.services.contacts import ContactFilter, contact_conditions
 from app.values.times import local_iso
+from routing.agreement import DEFAULT_AGREEMENT
 
 CSV_COLUMNS = (
     "call_sid",
@@ -30,6 +32,8 @@ CSV_COLUMNS = (
     "outcome",
     "follow_up",
     "test_call",
+    # Added after the interface was fixed: appended, so readers by header or key go on working.
+    "agreement",
 )
 
 
@@ -67,6 +71,8 @@ def contact_record(contact: Contact) -> dict[str, Any]:
         "outcome": contact.outcome,
         "follow_up": contact.follow_up,
         "test_call": contact.test_call,
+        # The agreement the deciding department ran under at the call, kept when it moves later.
+        "agreement": contact.agreement or DEFAULT_AGREEMENT,
     }
 
 
@@ -84,14 +90,10 @@ def contact_records(session: Session, since: datetime | None = None) -> Iterator
 
 
 def contact_page(
-    session: Session, since: datetime | None, until: datetime | None, *, limit: int, offset: int
+    session: Session, wanted: ContactFilter, *, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Return a page of export objects, oldest first, and how many contacts match in all."""
-    conditions = []
-    if since is not None:
-        conditions.append(Contact.started_at >= since)
-    if until is not None:
-        conditions.append(Contact.started_at < until)
+    conditions = contact_conditions(session, wanted, None)
     total = session.scalar(select(func.count(Contact.id)).where(*conditions)) or 0
     query = (
         select(Contact)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.config import FeedMappings
 from app.intake.hl7v2 import (
+    FIELDS,
     Ack,
     ErrorCode,
     FeedMaps,
@@ -78,6 +79,9 @@ def failed_message(payload: bytes, now: datetime) -> Receipt:
 
 def _refusal(reading: Reading, exc: StayRefused) -> Hl7Problem:
     """The service names the message first (`message MSG1: …`); the sender knows which message it sent."""
+    if exc.field in FIELDS:  # a field the message left out: ERR-2 points at it
+        where, hint = FIELDS[exc.field]
+        return Hl7Problem(where, redact(f"{exc.reason} ({hint})"), ErrorCode.REQUIRED)
     text = str(exc)
     prefix = f"message {reading.message_id}: "
     return Hl7Problem("", redact(text.removeprefix(prefix)), ErrorCode.UNKNOWN_KEY)

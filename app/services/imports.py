@@ -25,9 +25,10 @@ from app.intake.rota import Progress, ShiftRecord, read_rota, read_rota_file
 from app.intake.table import SAVE_AS_CSV_UTF8, Problems, decode, plural
 from app.services.agreements import agreement_codes, upsert_agreements
 from app.services.directory import caller_conflicts, department_conflicts, upsert_callers, upsert_departments
-from app.services.discharges import store_discharges
+from app.services.discharges import apply_discharges
 from app.services.hl7_feed import import_messages
 from app.services.rota import Author, RotaReview, publish_rota, review_rota
+from app.services.stays import StayRefused
 from app.values.cpr import CprVault
 from app.values.times import local_minute
 from routing import Gap, local_date
@@ -198,7 +199,14 @@ def _discharges(text: str, problems: Problems, context: _Context) -> str | None:
     if context.vault is None:
         raise ValueError("discharges are imported with the CPR vault")
     stored = (lambda done, total: progress(total + done, 2 * total)) if progress else None
-    done = store_discharges(context.session, context.vault, records, context.now, stored)
+    try:
+        done = apply_discharges(context.session, context.vault, records, context.now, progress=stored)
+    except StayRefused as refused:
+        if refused.field and refused.index is not None:  # a row's field: `FILE:ROW: municipality: …`
+            problems.add(records[refused.index].row, refused.field, refused.reason)
+        else:
+            problems.file(str(refused))
+        return None
     return f"{plural(done.count, 'discharge')}: {done.added} added, {done.updated} updated"
 
 

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.data.models import StayMessage
-from app.intake.fhir import Issue, NotificationProblems, Received, read_notification, received_message
+from app.intake.fhir import (
+    ELEMENTS,
+    Issue,
+    NotificationProblems,
+    Received,
+    read_notification,
+    received_message,
+)
 from app.intake.stays import Source, StayEvent
 from app.services import audit
 from app.services.directory import sor_map
@@ -50,7 +57,10 @@ def receive_notification(
             apply_events(session, vault, events, now)
         except StayRefused as exc:
             session.rollback()
-            outcome.issues = [Issue("Bundle", "business-rule", str(exc))]
+            if exc.field in ELEMENTS:  # a fact the notification left out: name where it goes
+                outcome.issues = [Issue(ELEMENTS[exc.field], "required", exc.reason)]
+            else:
+                outcome.issues = [Issue("Bundle", "business-rule", str(exc))]
     if not outcome.ok:
         audit.record(
             session,

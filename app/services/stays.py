@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.data import queries
-from app.data.models import Department, Discharge, Patient, StayMessage
+from app.data.models import Agreement, Department, Discharge, Patient, StayMessage
 from app.intake.stays import EventKind, StayEvent
 from app.values.cpr import CprVault
 from routing.decision import TARGET_DESTINATIONS
@@ -26,7 +26,18 @@ ADMITTED, ON_LEAVE, DISCHARGED, CANCELLED = "admitted", "on_leave", "discharged"
 
 
 class StayRefused(ValueError):
-    """An event that cannot be applied; the message names the event and what is wrong (no CPR)."""
+    """An event that cannot be applied; the message names the event and what is wrong (no CPR).
+
+    A refusal of one field of the event names it (`field`, in the discharges file's names)
+    with what is wrong (`reason`), and `index`, the event's place in the batch, so that each
+    feed can point at the record and field in its own terms (a JSON path, PID-11, a row).
+    """
+
+    def __init__(self, message: str, *, field: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason or message
+        self.index: int | None = None
 
 
 @dataclass
@@ -61,9 +72,14 @@ def apply_events(session: Session, vault: CprVault, events: Sequence[StayEvent],
         return result
     departments = queries.departments_by_code(session, {e.department for e in events if e.department})
     stays = _known_stays(session, events)
-    for event in events:
+    limited = _residency_limited(session) if any(e.kind is EventKind.DISCHARGE for e in events) else set()
+    for index, event in enumerate(events):
         before = (result.added, result.updated)
-        _apply(session, vault, event, departments, now, result, stays)
+        try:
+            _apply(session, vault, event, departments, now, result, stays, limited)
+        except StayRefused as refused:
+            refused.index = index if refused.index is None else refused.index
+            raise
         if result.added > before[0]:
             result.outcomes.append("added")
         else:
@@ -96,6 +112,33 @@ def _known_stays(session: Session, events: Sequence[StayEvent]) -> dict[str, Dis
             for stay in session.scalars(select(Discharge).where(Discharge.external_id.in_(chunk)))
         )
     return found
+
+
+def _residency_limited(session: Session) -> set[str]:
+    """The codes of the agreements that cover residents of listed municipalities only."""
+    rows = session.execute(select(Agreement.code, Agreement.municipalities))
+    return {code for code, municipalities in rows if municipalities}
+
+
+def _check_residency(
+    event: StayEvent, department: Department | None, stay: Discharge | None, limited: set[str]
+) -> None:
+    """Refuse a discharge without a municipality where the department's agreement limits residency.
+
+    Only a missing municipality is refused: a patient from outside the listed ones is a
+    discharge like any other, which opens no window (the routing decides that). A feed
+    that states only what changed (HL7, FHIR) may rely on a municipality stored before.
+    """
+    if department is None or department.agreement not in limited:
+        return
+    given = event.municipality is not None or event.complete
+    if (event.municipality if given else stay.municipality if stay else None) is not None:
+        return
+    reason = (
+        f"municipality is required: department {department.code} runs under agreement "
+        f"{department.agreement}, which covers residents of listed municipalities only"
+    )
+    raise StayRefused(f"{_where(event)}: {reason}", field="municipality", reason=reason)
 
 
 def _seen(session: Session, source: str, message_id: str) -> bool:
@@ -173,6 +216,7 @@ def _apply(
     now: datetime,
     result: StayResult,
     stays: dict[str, Discharge],
+    limited: set[str],
 ) -> None:
     kind = event.kind
     if kind is EventKind.OUTPATIENT:
@@ -194,6 +238,8 @@ def _apply(
         return
     department = _department(event, departments)
     stay = stays.get(event.stay_id)
+    if kind is EventKind.DISCHARGE:  # checked before anything of the event is stored
+        _check_residency(event, department or (stay.department if stay else None), stay, limited)
     new = stay is None
     if stay is None:
         if kind is EventKind.UPDATE and department is None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.data.db import session_scope
 from app.services import audit
+from app.services.agreements import DEFAULT_AGREEMENT, agreement_names
 from app.services.coverage import DepartmentCoverage, department_coverage
 from app.services.directory import hospitals
 from app.values.access import Permission
@@ -43,6 +44,7 @@ def overview() -> str:
     end = days_ahead(moment, OVERVIEW_DAYS)
     hospital = request.args.get("hospital", "")
     only_gaps = request.args.get("gaps") == "1"
+    agreement = request.args.get("agreement", "")[:16]
     visible = current_user.visible
     with session_scope() as db:
         # One call for every department: three queries however many there are.
@@ -53,8 +55,10 @@ def overview() -> str:
             end,
             visible,
             hospital if visible is None else "",
+            agreement=agreement,
         )
         names = hospitals(db) if visible is None else sorted({c.hospital for c in found})
+        agreements = agreement_names(db)
     if visible is not None and hospital:
         found = [c for c in found if c.hospital == hospital]
     listed = warnings([(gap, c.name) for c in found for gap in c.gaps], moment)
@@ -68,6 +72,9 @@ def overview() -> str:
         hospitals=names,
         hospital=hospital,
         only_gaps=only_gaps,
+        agreements=agreements,
+        agreement=agreement,
+        default_agreement=DEFAULT_AGREEMENT,
         now=moment,
         end=end,
     )

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.data.db import session_scope
 from app.services import audit
+from app.services.agreements import DEFAULT_AGREEMENT, agreement_names
 from app.services.contacts import COUNT_CAP, ContactFilter, contact_log
 from app.services.directory import hospitals, who_answers
 from app.values.access import Permission
@@ -33,6 +34,7 @@ def front() -> str:
     with session_scope(write=True) as db:
         rows = who_answers(db, current_app.config["POLICY"], moment, current_user.visible, hospital)
         names = hospitals(db)
+        agreements = agreement_names(db)
         # The gaps ahead come first: a night nobody covers must be seen in the morning, not at night.
         ahead, until = (
             gaps_ahead(db, current_user.visible) if current_user.can(Permission.VIEW_COVERAGE) else ([], None)
@@ -48,6 +50,7 @@ def front() -> str:
         error=error,
         warnings=ahead,
         until=until,
+        agreements=agreements,
     )
 
 
@@ -79,11 +82,13 @@ def contacts() -> str:
         route=args.get("route", ""),
         outcome=args.get("outcome", ""),
         caller=args.get("caller", "").strip()[:100],
+        agreement=args.get("agreement", "")[:16],
     )
     page = max(1, args.get("page", 1, type=int) or 1)
     with session_scope(write=True) as db:
         rows, total = contact_log(db, wanted, visible, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         names = hospitals(db)
+        agreements = agreement_names(db)
         shown = ", ".join(f"{k}={v}" for k, v in args.items() if v)
         record(db, audit.VIEW, "contact log", f"{len(rows)} of {total}; {shown or 'no filter'}")
         return render_template(
@@ -98,6 +103,8 @@ def contacts() -> str:
             routes=[route.value for route in Route],
             outcomes=OUTCOMES,
             cap=COUNT_CAP,
+            agreements=agreements,
+            default_agreement=DEFAULT_AGREEMENT,
         )
 
 
