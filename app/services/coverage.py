@@ -19,6 +19,7 @@ from app.data.models import Department, Shift
 from routing import (
     LONGEST_SHIFT,
     Calendar,
+    Cover,
     Gap,
     Role,
     ShiftInfo,
@@ -55,17 +56,35 @@ def department_coverage(
     gaps_only: bool = False,
 ) -> list[DepartmentCoverage]:
     """Return each department's coverage of [start, end), the published rota with its overrides
-    (three queries, however many departments). With `gaps_only`, only the departments that can
-    have a gap at all (one without an own phone for a period) are looked at."""
+    (three queries, however many departments; one more when some take their on-call from a pool
+    not among them). With `gaps_only`, only the departments that can have a gap at all (one
+    without an own phone, or its pool's, for a period) are looked at.
+
+    A department with an on-call pool is covered in on-call time by the pool's rota and phone:
+    a night the pool leaves uncovered is a gap of each department that uses it, told to each.
+    """
     query = select(Department).order_by(Department.hospital, Department.code)
     if codes is not None:
         query = query.where(Department.code.in_(list(codes)))
     if hospital:
         query = query.where(Department.hospital == hospital)
-    departments = session.scalars(query).all()
+    departments = list(session.scalars(query).all())
+    known = {d.code: d for d in departments}
+    wanted = {d.oncall_pool for d in departments if d.oncall_pool and d.oncall_pool not in known}
+    pools = {**known, **queries.departments_by_code(session, wanted)}
+    infos = {code: queries.department_info(d) for code, d in pools.items()}
+
+    def pool_of(department: Department) -> Department | None:
+        pool = pools.get(department.oncall_pool or "")
+        return pool if pool is not None and pool.code != department.code else None
+
     if gaps_only:
-        departments = [d for d in departments if can_have_gaps(queries.department_info(d))]
-    ids = [department.id for department in departments]
+        departments = [
+            d
+            for d in departments
+            if can_have_gaps(infos[d.code], infos[p.code] if (p := pool_of(d)) is not None else None)
+        ]
+    ids = sorted({d.id for d in departments} | {p.id for d in departments if (p := pool_of(d)) is not None})
     shifts: dict[int, list[ShiftInfo]] = defaultdict(list)
     if ids:
         rows = session.execute(
@@ -82,12 +101,23 @@ def department_coverage(
             shifts[department_id].append(ShiftInfo(Role(role), s, e, phone, name))
     overrides = queries.overrides_between(session, ids, start, end) if ids else {}
     agreements = queries.agreements_of(session, [d.code for d in departments], calendar)
+    covers: dict[int, list[Cover]] = {}
+    for department_id in ids:
+        covers[department_id] = apply_overrides(shifts[department_id], overrides.get(department_id, []))
     found = []
     for department in departments:
-        covers = apply_overrides(shifts[department.id], overrides.get(department.id, []))
         rules = agreements.get(department.code)
         own = rules.calendar if rules else calendar  # a department's agreement has its own calendar
-        stretches = coverage(queries.department_info(department), own, covers, start, end)
+        pool = pool_of(department)
+        stretches = coverage(
+            infos[department.code],
+            own,
+            covers[department.id],
+            start,
+            end,
+            pool=infos[pool.code] if pool is not None else None,
+            pool_covers=covers[pool.id] if pool is not None else (),
+        )
         found.append(
             DepartmentCoverage(
                 department.code,

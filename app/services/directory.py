@@ -170,12 +170,16 @@ def department_chain_at(session: Session, policy: Policy, code: str, now: dateti
     if department is None:
         return None
     rules = queries.agreements_of(session, [code], policy.calendar).get(code)
+    pool = queries.pool_of(session, department)
+    shifts, pool_shifts = queries.chain_shifts(session, department, pool, now)
     return decide_for_department(
         department=queries.department_info(department),
-        shifts=queries.shifts_covering(session, department.id, now),
+        shifts=shifts,
         calendar=rules.calendar if rules else policy.calendar,
         now=now,
         fallback_number=rules.fallback_number if rules else policy.fallback_number,
+        pool=queries.department_info(pool) if pool else None,
+        pool_shifts=pool_shifts,
     )
 
 
@@ -201,22 +205,32 @@ FIRST_ANSWERERS = frozenset({"day", "oncall", "department_day", "department_onca
 def who_answers(
     session: Session, policy: Policy, now: datetime, codes: Collection[str] | None = None, hospital: str = ""
 ) -> list[DepartmentNow]:
-    """Return each department's chain at `now`, exactly as a call would ring it (one query).
+    """Return each department's chain at `now`, exactly as a call would ring it (one query; one more
+    for the on-call pools of the departments shown when the pools are not shown themselves).
 
     `codes` limits the departments (None: all); `hospital` filters by hospital name.
     """
     found = queries.departments_with_shifts_covering(session, now, codes, hospital)
+    by_code = {info.code: (info, shifts) for info, shifts in found}
+    missing = {d.oncall_pool for d, _ in found if d.oncall_pool and d.oncall_pool not in by_code}
+    if missing:
+        by_code.update(
+            (i.code, (i, s)) for i, s in queries.departments_with_shifts_covering(session, now, missing)
+        )
     # A department under an agreement has that agreement's calendar (half days) and fallback number.
     agreements = queries.agreements_of(session, [d.code for d, _ in found], policy.calendar)
     rows = []
     for department, shifts in found:
         rules = agreements.get(department.code)
+        pool, pool_shifts = by_code.get(department.oncall_pool or "", (None, []))
         decision = decide_for_department(
             department=department,
             shifts=shifts,
             calendar=rules.calendar if rules else policy.calendar,
             now=now,
             fallback_number=rules.fallback_number if rules else policy.fallback_number,
+            pool=pool if pool is not None and pool.code != department.code else None,
+            pool_shifts=pool_shifts,
         )
         rows.append(DepartmentNow(department.code, department.name, department.hospital, decision))
     return rows
