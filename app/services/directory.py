@@ -44,7 +44,46 @@ class Conflict:
 
 
 def department_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
-    """Return why some records cannot be stored: a SOR id that another stored department keeps."""
+    """Return why some records cannot be stored: a SOR id that another stored department keeps, or an
+    on-call pool that is not a department or takes its own on-call from another (no pools of pools)."""
+    return _sor_conflicts(session, records) + _pool_conflicts(session, records)
+
+
+def _pool_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
+    """The pools as they would be once the records are stored: each must be a department with a chain
+    of its own (a department that serves as a pool takes no pool itself)."""
+    if not any(record.has_oncall_pool for record in records):
+        return []
+    stored = session.execute(select(Department.code, Department.oncall_pool))
+    pools: dict[str, str | None] = {code: pool for code, pool in stored}
+    for record in records:  # the file's departments are known codes too, and its pools replace the stored
+        pools[record.code] = record.oncall_pool if record.has_oncall_pool else pools.get(record.code)
+    served = {pool: code for code, pool in sorted(pools.items()) if pool}
+    conflicts = []
+    for record in records:
+        pool = pools.get(record.code)
+        if not pool:
+            continue
+        if pool not in pools:
+            message = (
+                f"no department {pool!r} to take the on-call chain from (import it first, or in this file)"
+            )
+            conflicts.append(Conflict(record.row, "oncall_pool", message))
+        elif pools[pool]:
+            message = (
+                f"{pool} takes its own on-call from {pools[pool]}: "
+                "a pool must have an on-call chain of its own (no pools of pools)"
+            )
+            conflicts.append(Conflict(record.row, "oncall_pool", message))
+        elif record.code in served:
+            message = (
+                f"{record.code} is the on-call pool of {served[record.code]}: a pool takes no pool itself"
+            )
+            conflicts.append(Conflict(record.row, "oncall_pool", message))
+    return conflicts
+
+
+def _sor_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
     given = {record.code: record for record in records if record.has_sor_ids}
     if not given:
         return []
