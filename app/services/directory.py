@@ -58,7 +58,10 @@ def _pool_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> li
     pools: dict[str, str | None] = {code: pool for code, pool in stored}
     for record in records:  # the file's departments are known codes too, and its pools replace the stored
         pools[record.code] = record.oncall_pool if record.has_oncall_pool else pools.get(record.code)
-    served = {pool: code for code, pool in sorted(pools.items()) if pool}
+    served: dict[str, list[str]] = {}
+    for code, pool in sorted(pools.items()):
+        if pool:
+            served.setdefault(pool, []).append(code)
     conflicts = []
     for record in records:
         pool = pools.get(record.code)
@@ -76,9 +79,8 @@ def _pool_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> li
             )
             conflicts.append(Conflict(record.row, "oncall_pool", message))
         elif record.code in served:
-            message = (
-                f"{record.code} is the on-call pool of {served[record.code]}: a pool takes no pool itself"
-            )
+            users = ", ".join(served[record.code])
+            message = f"{record.code} is the on-call pool of {users}: a pool takes no pool itself"
             conflicts.append(Conflict(record.row, "oncall_pool", message))
     return conflicts
 
