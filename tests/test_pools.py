@@ -486,3 +486,37 @@ def test_the_pools_empty_night_is_a_gap_of_both_wards_and_its_shift_closes_them(
     assert find_gaps(session, calendar, start, end - start, wards) == []
     (ward,) = department_coverage(session, calendar, start, end, ["SJ-MEDA"])
     assert [(s.pool, [p.name for p in s.people]) for s in ward.stretches] == [("SJ-MEDPOOL", ["Pia"])]
+
+
+@pytest.mark.parametrize(
+    ("pool_night_in_the_file", "gaps_seen"),
+    (
+        pytest.param(False, [("SJ-MEDA", "2026-11-24 15:00")], id="the-pools-published-rota:monday-covered"),
+        pytest.param(True, [], id="the-pools-night-in-the-same-file"),
+    ),
+)
+def test_a_pooled_wards_rota_is_checked_against_its_pools_nights(
+    app: Flask,
+    session: Session,
+    clock: Clock,
+    pooled: dict[str, Department],
+    pool_night_in_the_file: bool,
+    gaps_seen: list,
+) -> None:
+    from app.services.rota import review_rota
+    from app.values.times import local_minute
+
+    clock.set("2026-11-23 07:00")
+    days = [
+        ShiftRecord(
+            "SJ-MEDA", Role.DAY, parse_time(f"2026-11-{d} 08:00"), parse_time(f"2026-11-{d} 15:00"), DOCTOR
+        )
+        for d in (23, 24, 25)
+    ]
+    # The ward's own rota has no nights: Monday's is the pool's (published), Tuesday's nobody's.
+    pool_night = ShiftRecord(
+        "SJ-MEDPOOL", Role.ONCALL, parse_time("2026-11-24 15:00"), parse_time("2026-11-25 08:00"), POOL_DOCTOR
+    )
+    records = days + ([pool_night] if pool_night_in_the_file else [])
+    review = review_rota(session, app.config["POLICY"], records, clock())
+    assert [(g.department, local_minute(g.start)) for g in review.gaps] == gaps_seen

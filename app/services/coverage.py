@@ -85,25 +85,8 @@ def department_coverage(
             if can_have_gaps(infos[d.code], infos[p.code] if (p := pool_of(d)) is not None else None)
         ]
     ids = sorted({d.id for d in departments} | {p.id for d in departments if (p := pool_of(d)) is not None})
-    shifts: dict[int, list[ShiftInfo]] = defaultdict(list)
-    if ids:
-        rows = session.execute(
-            select(Shift.department_id, Shift.role, Shift.start_at, Shift.end_at, Shift.name, Shift.phone)
-            .where(
-                Shift.department_id.in_(ids),
-                Shift.start_at > start - LONGEST_SHIFT,
-                Shift.start_at < end,
-                Shift.end_at > start,
-            )
-            .order_by(Shift.start_at, Shift.id)
-        )
-        for department_id, role, s, e, name, phone in rows:
-            shifts[department_id].append(ShiftInfo(Role(role), s, e, phone, name))
-    overrides = queries.overrides_between(session, ids, start, end) if ids else {}
+    covers = stored_covers(session, ids, start, end)
     agreements = queries.agreements_of(session, [d.code for d in departments], calendar)
-    covers: dict[int, list[Cover]] = {}
-    for department_id in ids:
-        covers[department_id] = apply_overrides(shifts[department_id], overrides.get(department_id, []))
     found = []
     for department in departments:
         rules = agreements.get(department.code)
@@ -130,6 +113,39 @@ def department_coverage(
             )
         )
     return found
+
+
+def stored_covers(
+    session: Session, department_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, list[Cover]]:
+    """Return who covers [start, end) of these departments, the published rota with its overrides
+    laid over it, by department id (two queries)."""
+    ids = sorted(set(department_ids))
+    shifts = stored_shifts(session, ids, start, end)
+    overrides = queries.overrides_between(session, ids, start, end) if ids else {}
+    return {i: apply_overrides(shifts[i], overrides.get(i, [])) for i in ids}
+
+
+def stored_shifts(
+    session: Session, department_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, list[ShiftInfo]]:
+    """Return the published shifts of these departments that reach into [start, end), by department id."""
+    ids = sorted(set(department_ids))
+    shifts: dict[int, list[ShiftInfo]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(Shift.department_id, Shift.role, Shift.start_at, Shift.end_at, Shift.name, Shift.phone)
+            .where(
+                Shift.department_id.in_(ids),
+                Shift.start_at > start - LONGEST_SHIFT,
+                Shift.start_at < end,
+                Shift.end_at > start,
+            )
+            .order_by(Shift.start_at, Shift.id)
+        )
+        for department_id, role, s, e, name, phone in rows:
+            shifts[department_id].append(ShiftInfo(Role(role), s, e, phone, name))
+    return {i: shifts[i] for i in ids}
 
 
 def find_gaps(
