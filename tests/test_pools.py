@@ -520,3 +520,15 @@ def test_a_pooled_wards_rota_is_checked_against_its_pools_nights(
     records = days + ([pool_night] if pool_night_in_the_file else [])
     review = review_rota(session, app.config["POLICY"], records, clock())
     assert [(g.department, local_minute(g.start)) for g in review.gaps] == gaps_seen
+
+
+def test_linje72_coverage_names_the_pool_of_each_wards_gap(
+    runner: FlaskCliRunner, pooled: dict[str, Department]
+) -> None:
+    result = runner.invoke(
+        args=["coverage", "--days", "1", "--at", "2026-11-24T15:00", "--department", "SJ-MEDB"]
+    )
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        "SJ-MEDB  oncall  2026-11-24 15:00 to 2026-11-25 08:00  17 h  (on-call pool SJ-MEDPOOL)"
+    )
