@@ -339,7 +339,9 @@ class CallFlow:
 
     def _decide(self, contact: Contact, number: str) -> None:
         caller_number = normalise_caller_id(contact.caller_number)
-        found = decide_for_patient(self.session, self.policy, self.vault, number, self.now, caller_number)
+        found = decide_for_patient(
+            self.session, self.policy, self.vault, number, self.now, caller_number, contact.caller_kind
+        )
         decision = found.decision
         contact.patient_ref = self.vault.pseudonym(number)
         # Keep less: a number that matches no discharge is kept only as its pseudonym.

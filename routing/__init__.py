@@ -19,6 +19,8 @@ from routing.coverage import (
     shifts_at,
 )
 from routing.decision import (
+    DOCTOR_CALLERS,
+    NURSING_CALLERS,
     CallerInfo,
     Decision,
     DepartmentInfo,
@@ -29,6 +31,8 @@ from routing.decision import (
     decide,
     decide_for_department,
     find_responsibility,
+    nurses_first,
+    pool_of,
 )
 from routing.rota import (
     LONG_SHIFT,
@@ -59,6 +63,7 @@ __all__ = [
     "DepartmentInfo",
     "diff_rota",
     "DischargeInfo",
+    "DOCTOR_CALLERS",
     "find_responsibility",
     "Finding",
     "Gap",
@@ -66,9 +71,12 @@ __all__ = [
     "local_date",
     "LONG_SHIFT",
     "LONGEST_SHIFT",
+    "nurses_first",
+    "NURSING_CALLERS",
     "Override",
     "Period",
     "periods",
+    "pool_of",
     "Role",
     "ROLES",
     "RotaDiff",

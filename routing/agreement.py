@@ -35,6 +35,9 @@ class Agreement:
     # Zealand's coming exception: nursing-home residents with a short (or emergency) stay are covered.
     nursing_home_short_stays: bool = False
     psychiatry: bool = False  # whether psychiatric departments take part
+    # Nursing staff calling are put through to the department's nurses first (the rota's
+    # `nurse` shifts), doctors to the doctors (Zealand's way).
+    nurse_first: bool = False
 
     def covers_patient(self, born: date | None, municipality: str | None, discharged_at: datetime) -> bool:
         """Whether a patient of this age and residence is in the agreement (unknown facts never exclude).

@@ -16,7 +16,7 @@ Pure: the gaps already told (open alerts) and the gaps found now are passed in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from routing.coverage import Gap
@@ -78,7 +78,7 @@ def plan_alerts(
         claimed.add(first.id)
         # A gap under way is cut at the window's start: it has not shrunk, time has passed.
         start = first.start if gap.start == window_start and first.start < gap.start else gap.start
-        kept = Gap(gap.department, start, gap.end, gap.period)
+        kept = replace(gap, start=start)
         (plan.grown if grew else plan.kept).append((first.id, kept))
         for other in free[1:]:
             claimed.add(other.id)

@@ -5,6 +5,9 @@ One definition of a gap serves "who answers now", the planner's coverage picture
 checks before a rota is published and the scheduler's warnings: a minute of on-call
 time (vagttid) that neither an `oncall` shift nor the department's on-call phone
 covers, or a minute of day time that neither a `day` shift nor the day phone covers.
+A department that takes its on-call chain from a pool (a shared on-call pool) is covered in
+on-call time by the pool's `oncall` shifts and the pool's on-call phone: a night the pool
+leaves uncovered is a gap of every department that uses it. A `nurse` shift never covers.
 """
 
 from __future__ import annotations
@@ -178,7 +181,8 @@ class Stretch:
     end: datetime
     period: Period
     people: tuple[Cover, ...]  # the persons of the period's first role, in ring order
-    phone: str | None  # the department's own phone for the period, when it has one
+    phone: str | None  # the department's own phone for the period (or its pool's), when it has one
+    pool: str | None = None  # the on-call pool's department code, when the pool answers the stretch
 
     @property
     def gap(self) -> bool:
@@ -189,36 +193,52 @@ class Stretch:
         return any(person.override is not None for person in self.people)
 
 
+class _Index:
+    """Covers by role, sorted by start, so that a period finds the few that reach it by bisection."""
+
+    def __init__(self, covers: Sequence[Cover]) -> None:
+        self.by_role: dict[Role, list[Cover]] = {}
+        for cover in sorted(covers, key=lambda c: c.start):
+            self.by_role.setdefault(cover.role, []).append(cover)
+        self.starts = {role: [c.start for c in mine] for role, mine in self.by_role.items()}
+        self.longest = max((c.end - c.start for c in covers), default=timedelta(0))
+
+    def reaching(self, role: Role, start: datetime, end: datetime) -> list[Cover]:
+        """The covers of `role` that overlap [start, end), in ring order."""
+        candidates = self.by_role.get(role, [])
+        lo = bisect_left(self.starts.get(role, []), start - self.longest)
+        hi = bisect_left(self.starts.get(role, []), end)
+        return sorted((c for c in candidates[lo:hi] if c.end > start), key=lambda c: (c.rank, c.start))
+
+
 def coverage(
     department: DepartmentInfo,
     calendar: Calendar,
     covers: Sequence[Cover],
     start: datetime,
     end: datetime,
+    *,
+    pool: DepartmentInfo | None = None,
+    pool_covers: Sequence[Cover] = (),
 ) -> list[Stretch]:
     """Return [start, end) as stretches of one period and one set of first answerers each.
 
-    `covers` are as `apply_overrides` gives them (in UTC). A year of a department's
-    rota has a thousand covers and seven hundred periods: each period looks only at
-    the covers that can reach it, found by bisection.
+    `covers` are as `apply_overrides` gives them (in UTC); with a `pool` (the department whose
+    on-call chain this one takes), on-call time is covered by `pool_covers` and the pool's
+    on-call phone instead. A year of a department's rota has a thousand covers and seven hundred
+    periods: each period looks only at the covers that can reach it, found by bisection.
     """
-    by_role: dict[Role, list[Cover]] = {}
-    for cover in sorted(covers, key=lambda c: c.start):
-        by_role.setdefault(cover.role, []).append(cover)
-    starts = {role: [c.start for c in mine] for role, mine in by_role.items()}
-    longest = max((c.end - c.start for c in covers), default=timedelta(0))
+    own = _Index(covers)
+    pooled = _Index(pool_covers) if pool is not None else own
     stretches: list[Stretch] = []
     for p_start, p_end, period in periods(calendar, start, end, department.day_hours):
-        role = FIRST_ROLE[period]
-        candidates = by_role.get(role, [])
-        lo = bisect_left(starts.get(role, []), p_start - longest)
-        hi = bisect_left(starts.get(role, []), p_end)
-        mine = sorted((c for c in candidates[lo:hi] if c.end > p_start), key=lambda c: (c.rank, c.start))
+        from_pool = pool is not None and period is Period.ONCALL
+        mine = (pooled if from_pool else own).reaching(FIRST_ROLE[period], p_start, p_end)
         cuts = sorted({p_start, p_end} | {t for c in mine for t in (c.start, c.end) if p_start < t < p_end})
-        phone = department.day_phone if period is Period.DAY else department.oncall_phone
+        phone = department.day_phone if period is Period.DAY else (pool or department).oncall_phone
         for s, e in zip(cuts, cuts[1:], strict=False):
             people = tuple(c for c in mine if c.start <= s and e <= c.end)
-            stretch = Stretch(s, e, period, people, phone or None)
+            stretch = Stretch(s, e, period, people, phone or None, pool.code if from_pool and pool else None)
             if stretches and _same(stretches[-1], stretch):
                 stretches[-1] = replace(stretches[-1], end=e)
             else:
@@ -231,15 +251,17 @@ def _same(before: Stretch, after: Stretch) -> bool:
         before.end == after.start
         and before.period == after.period
         and before.phone == after.phone
+        and before.pool == after.pool
         and [(p.name, p.phone, p.override) for p in before.people]
         == [(p.name, p.phone, p.override) for p in after.people]
     )
 
 
-def can_have_gaps(department: DepartmentInfo) -> bool:
+def can_have_gaps(department: DepartmentInfo, pool: DepartmentInfo | None = None) -> bool:
     """Whether any time of the department can be a gap: its own phone answers every minute of a
-    period it has one for, so a department with both phones never has one."""
-    return not department.day_phone or not department.oncall_phone
+    period it has one for, so a department with both phones never has one (in on-call time the
+    phone is its pool's, when it takes its on-call from one)."""
+    return not department.day_phone or not (pool or department).oncall_phone
 
 
 @dataclass(frozen=True)
@@ -250,6 +272,7 @@ class Gap:
     start: datetime
     end: datetime
     period: Period
+    pool: str | None = None  # the on-call pool whose gap it is, when the pool answers the stretch
 
 
 def gaps(department: str, stretches: Iterable[Stretch]) -> list[Gap]:
@@ -261,5 +284,5 @@ def gaps(department: str, stretches: Iterable[Stretch]) -> list[Gap]:
         if found and found[-1].end == stretch.start and found[-1].period == stretch.period:
             found[-1] = replace(found[-1], end=stretch.end)
         else:
-            found.append(Gap(department, stretch.start, stretch.end, stretch.period))
+            found.append(Gap(department, stretch.start, stretch.end, stretch.period, stretch.pool))
     return found

@@ -17,6 +17,13 @@ MINIMUM_STAY = timedelta(hours=24)
 # Lines answered by staff who may answer with a menu of their own: put through after an
 # announcement, without a key (their attempt is `answered`, the call `forwarded`).
 STAFFED_LABELS = frozenset({"switchboard", "gp", "after_hours", "fallback"})
+# Who calls, by kind of caller (app.values.callers): nursing staff, whom an agreement with
+# nurse-first puts through to the department's nurses first, and doctors, who always get the
+# doctors. Any other kind (or none known) gets the doctors too.
+NURSING_CALLERS = frozenset(
+    {"home_nursing", "nursing_home", "temporary_stay", "residential", "acute_nursing"}
+)
+DOCTOR_CALLERS = frozenset({"gp", "nursing_home_doctor", "acute_1813"})
 
 
 class Route(enum.StrEnum):
@@ -51,6 +58,8 @@ class DepartmentInfo:
     oncall_phone: str | None = None
     day_hours: DayHours | None = None
     psychiatric: bool = False  # takes part only where its agreement includes psychiatry
+    # The department whose on-call chain it takes in on-call time (a shared on-call pool), by code.
+    oncall_pool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class Target:
     number: str
     label: str
     name: str = ""
+    pool: str = ""  # the on-call pool's department code, when the entry is the pool's
 
 
 @dataclass(frozen=True)
@@ -209,25 +219,58 @@ def _nursing_home_short_stay(stay: DischargeInfo) -> bool:
     return stay.destination == "nursing_home"
 
 
+def nurses_first(agreement: Agreement | None, caller_kind: str | None) -> bool:
+    """Whether the department's nurses are rung before its doctors: nursing staff calling, under an
+    agreement that says so."""
+    return agreement is not None and agreement.nurse_first and caller_kind in NURSING_CALLERS
+
+
 def department_chain(
     department: DepartmentInfo,
     shifts: Iterable[ShiftInfo],
     period: Period,
     fallback_number: str,
     now: datetime,
+    *,
+    nurses: bool = False,
+    pool: DepartmentInfo | None = None,
+    pool_shifts: Iterable[ShiftInfo] = (),
 ) -> list[Target]:
-    """Return the department's chain at `now` for the period (policy step 4)."""
-    covering = sorted((s for s in shifts if s.covers(now)), key=lambda s: _utc(s.start))
-    first_role = Role.DAY if period is Period.DAY else Role.ONCALL
-    chain = [Target(s.phone, first_role.value, s.name) for s in covering if s.role == first_role]
+    """Return the department's chain at `now` for the period (policy step 4).
+
+    With `nurses`, its `nurse` shifts covering now come first (nurse-first, for nursing callers);
+    otherwise no nurse is rung. With a `pool` (the department it takes its on-call chain from), on-call
+    time rings the pool's on-call doctors, its on-call phone and its backups, then the department's
+    own switchboard and the fallback; day time is the department's own.
+    """
+    covering = _covering(shifts, now)
+    chain = [Target(s.phone, Role.NURSE.value, s.name) for s in covering if nurses and s.role == Role.NURSE]
     if period is Period.DAY:
+        chain += [Target(s.phone, Role.DAY.value, s.name) for s in covering if s.role == Role.DAY]
         chain.append(Target(department.day_phone, "department_day"))
-    elif department.oncall_phone:
-        chain.append(Target(department.oncall_phone, "department_oncall"))
-    chain += [Target(s.phone, Role.BACKUP.value, s.name) for s in covering if s.role == Role.BACKUP]
+        chain += [Target(s.phone, Role.BACKUP.value, s.name) for s in covering if s.role == Role.BACKUP]
+    else:
+        answering, mine, code = (
+            (pool, _covering(pool_shifts, now), pool.code) if pool else (department, covering, "")
+        )
+        chain += [Target(s.phone, Role.ONCALL.value, s.name, code) for s in mine if s.role == Role.ONCALL]
+        if answering.oncall_phone:
+            chain.append(Target(answering.oncall_phone, "department_oncall", pool=code))
+        chain += [Target(s.phone, Role.BACKUP.value, s.name, code) for s in mine if s.role == Role.BACKUP]
     chain.append(Target(department.switchboard_phone, "switchboard"))
     chain.append(Target(fallback_number, "fallback"))
     return chain
+
+
+def _covering(shifts: Iterable[ShiftInfo], now: datetime) -> list[ShiftInfo]:
+    return sorted((s for s in shifts if s.covers(now)), key=lambda s: _utc(s.start))
+
+
+def pool_of(department: DepartmentInfo, departments: Mapping[str, DepartmentInfo]) -> DepartmentInfo | None:
+    """The department's on-call pool, when it has one and it is known."""
+    if not department.oncall_pool or department.oncall_pool == department.code:
+        return None
+    return departments.get(department.oncall_pool)
 
 
 def without_repeats(targets: Iterable[Target], caller_number: str | None = None) -> tuple[Target, ...]:
@@ -255,6 +298,8 @@ def decide(
     deceased_at: datetime | None = None,
     agreements: Mapping[str, Agreement] | None = None,
     born: date | None = None,
+    caller_kind: str | None = None,
+    pool_shifts: Sequence[ShiftInfo] = (),
 ) -> Decision:
     """Return who a call about this patient rings at `now`, in order, and why.
 
@@ -265,8 +310,10 @@ def decide(
 
     While the patient is admitted (or on leave) the admitting department's chain is rung
     (route inpatient); after a death nobody holds the patient. `departments` needs the
-    department of the stay that decides; `shifts` are that department's shifts (others
-    are ignored by the caller's query, not here). The
+    department of the stay that decides, and its on-call pool's department when it has one;
+    `shifts` are that department's shifts (others are ignored by the caller's query, not
+    here) and `pool_shifts` its pool's. `caller_kind` is the kind of caller (nurse-first:
+    nursing staff get the department's nurses first where the agreement says so). The
     line never rings the caller back to itself (the patient's GP or the after-hours
     service calling): the caller's own number is left out of the chain.
     """
@@ -277,7 +324,16 @@ def decide(
             rules = (agreements or {}).get(admitting.code)
             period = (rules.calendar if rules else calendar).period(now, admitting.day_hours)
             fallback = rules.fallback_number if rules else fallback_number
-            chain = department_chain(admitting, shifts, period, fallback, now)
+            chain = department_chain(
+                admitting,
+                shifts,
+                period,
+                fallback,
+                now,
+                nurses=nurses_first(rules, caller_kind),
+                pool=pool_of(admitting, departments),
+                pool_shifts=pool_shifts,
+            )
             return Decision(
                 route=Route.INPATIENT,
                 period=period,
@@ -302,7 +358,16 @@ def decide(
         else None
     )
     if responsibility is not None and department is not None:
-        chain = department_chain(department, shifts, period, fallback_number, now)
+        chain = department_chain(
+            department,
+            shifts,
+            period,
+            fallback_number,
+            now,
+            nurses=nurses_first(rules, caller_kind),
+            pool=pool_of(department, departments),
+            pool_shifts=pool_shifts,
+        )
         return Decision(
             route=Route.RESPONSIBILITY,
             period=period,
@@ -344,10 +409,15 @@ def decide_for_department(
     calendar: Calendar,
     now: datetime,
     fallback_number: str,
+    pool: DepartmentInfo | None = None,
+    pool_shifts: Sequence[ShiftInfo] = (),
 ) -> Decision:
-    """Return the chain a call with an active responsibility for `department` rings at `now`."""
+    """Return the chain a call with an active responsibility for `department` rings at `now`
+    (a doctor's call: no nurse; in on-call time its `pool`'s chain, when it has one)."""
     period = calendar.period(now, department.day_hours)
-    chain = department_chain(department, shifts, period, fallback_number, now)
+    chain = department_chain(
+        department, shifts, period, fallback_number, now, pool=pool, pool_shifts=pool_shifts
+    )
     return Decision(
         route=Route.RESPONSIBILITY,
         period=period,

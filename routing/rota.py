@@ -16,6 +16,9 @@ class Role(enum.StrEnum):
     DAY = "day"  # dagtid: rung first in day time
     ONCALL = "oncall"  # vagthavende læge: rung first in on-call time
     BACKUP = "backup"  # bagvagt: rung after the department's own phone
+    # sygeplejerske: rung before the doctors when a nursing caller calls under an agreement
+    # that says so (nurse-first); never closes a gap, and never rung for a doctor.
+    NURSE = "nurse"
 
 
 ROLES = tuple(role.value for role in Role)

@@ -323,6 +323,7 @@ def test_agreements_show_prints_the_effective_rules_and_the_departments(runner: 
         "  residents of: Køge, Roskilde",
         "  stays shorter than 24 hours open nothing; nursing-home residents' short stays included",
         "  psychiatric departments: included",
+        "  who answers: every caller the doctors",
         "  after-hours line: +4570151818; fallback: +4556510000",
         "  day hours: 08:00-15:00; closed days: 12-24, 12-31; half days: 06-05 from 12:00",
         "  departments: SJ-KOGE",

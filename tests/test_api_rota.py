@@ -126,7 +126,7 @@ def test_every_rota_endpoint_needs_a_live_token_with_its_scope(
 @pytest.mark.parametrize(
     ("change", "path", "message"),
     (
-        ({"role": "night"}, "shifts[1].role", "must be one of day, oncall, backup, not 'night'"),
+        ({"role": "night"}, "shifts[1].role", "must be one of day, oncall, backup, nurse, not 'night'"),
         ({"end": "2026-11-30T14:00"}, "shifts[1].end", "must be after start"),
         ({"start": "2026-03-29T02:30"}, "shifts[1].start", "does not exist in Copenhagen"),
         ({"phone": "12"}, "shifts[1].phone", "not a phone number that can be dialled"),
@@ -352,7 +352,7 @@ def test_a_bad_period_is_named(
         ({"replaces_phone": CARL}, "replaces_phone", "nobody with +4540101003 is on the rota of RH-KARD"),
         ({"end": "2026-11-23T19:00"}, "end", "must be after the start"),
         ({"phone": "nope"}, "phone", "not a phone number"),
-        ({"replaces_phone": None, "role": ""}, "role", "choose day, oncall or backup"),
+        ({"replaces_phone": None, "role": ""}, "role", "choose day, oncall, backup or nurse"),
         ({"start": "tonight"}, "start", "not an ISO 8601 time"),
         ({"name": None}, "name", "Field may not be null"),
     ),

@@ -160,7 +160,7 @@ def test_a_missing_file_is_one_error_without_a_traceback(runner: FlaskCliRunner,
             "code,name,hospital,day_phone,oncall_phone,switchboard_phone,dayhours\n",
             [
                 "departments.csv:1: dayhours: unknown column (expected code, name, hospital, day_phone, "
-                "oncall_phone, switchboard_phone, day_hours, sor_ids, agreement, psychiatric)"
+                "oncall_phone, switchboard_phone, day_hours, sor_ids, agreement, psychiatric, oncall_pool)"
             ],
         ),
     ],
@@ -366,7 +366,7 @@ def test_discharges_are_updated_by_id_not_duplicated(
             [
                 "3: end: must be after start",
                 "4: department: no department with code 'XX-NONE' (import departments first)",
-                "4: role: must be one of day, oncall, backup, not 'night'",
+                "4: role: must be one of day, oncall, backup, nurse, not 'night'",
                 "4: phone: required, but missing",
             ],
         ),

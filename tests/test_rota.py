@@ -255,7 +255,7 @@ def test_an_override_that_replaces_nobody_closes_a_gap_and_a_withdrawn_one_reope
         ({"end": parse_time("2026-11-23 17:00")}, "end: must be after the start"),
         ({"end": parse_time("2026-12-23 17:00")}, "end: an override may last at most 14 days"),
         ({"name": "Dorte\x0bBerg"}, "name: give the name"),
-        ({"replaces_phone": None, "role": ""}, "role: choose day, oncall or backup"),
+        ({"replaces_phone": None, "role": ""}, "role: choose day, oncall, backup or nurse"),
         ({"department": "RH-KARD"}, "department: no department 'RH-KARD' you may edit"),
         (
             {"start": parse_time("2026-11-22 18:00"), "end": parse_time("2026-11-23 08:00")},

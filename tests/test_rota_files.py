@@ -221,7 +221,7 @@ def test_merged_cells_give_every_row_they_cover_the_top_left_value() -> None:
             ["RH-KAR", "nat", "2026-11-23 15:00", "2026-11-23 14:00", "Bo\tJensen", 123],
             [
                 "rota.xlsx:2: department (A2): no department with code 'RH-KAR' (import departments first)",
-                "rota.xlsx:2: role (B2): must be one of day, oncall, backup, not 'nat'",
+                "rota.xlsx:2: role (B2): must be one of day, oncall, backup, nurse, not 'nat'",
                 "rota.xlsx:2: end (D2): must be after start",
                 "rota.xlsx:2: name (E2): contains a control character (a tab, line break or similar)",
                 "rota.xlsx:2: phone (F2): not a phone number that can be dialled (wrong length): '123'",

@@ -54,7 +54,10 @@ def oncall(code: str, at: str | None = None) -> Any:
         "at": local_iso(moment),
         "period": row.decision.period.value,
         "gap": row.gap,
-        "targets": [{"number": t.number, "label": t.label, "name": t.name} for t in row.decision.targets],
+        "targets": [
+            {"number": t.number, "label": t.label, "name": t.name, "pool": t.pool or None}
+            for t in row.decision.targets
+        ],
     }
 
 

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from app.api.schemas import ProblemSchema
 
 ISO = "ISO 8601; without an offset, Copenhagen time (a time the clocks skip or repeat needs one)"
-ROLES = ["day", "oncall", "backup"]
+ROLES = ["day", "oncall", "backup", "nurse"]
 
 
 class PeriodQuery(Schema):
@@ -187,7 +187,8 @@ class OverrideInSchema(Schema):
         metadata={"description": "the number of the rota person stood in for; none adds cover"},
     )
     role = fields.String(
-        load_default="", metadata={"description": "day, oncall or backup: needed when nobody is replaced"}
+        load_default="",
+        metadata={"description": "day, oncall, backup or nurse: needed when nobody is replaced"},
     )
     reason = fields.String(load_default="", validate=validate.Length(max=200))
 

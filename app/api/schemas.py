@@ -20,11 +20,15 @@ class TargetSchema(Schema):
     label = fields.String(
         required=True,
         metadata={
-            "description": "why it is in the chain: day, oncall, department_day, department_oncall, "
+            "description": "why it is in the chain: nurse, day, oncall, department_day, department_oncall, "
             "backup, switchboard, fallback"
         },
     )
     name = fields.String(metadata={"description": "the person on the rota, when there is one"})
+    pool = fields.String(
+        allow_none=True,
+        metadata={"description": "the on-call pool (a department's code) the entry comes from, when it does"},
+    )
 
 
 class OncallSchema(Schema):

@@ -45,6 +45,12 @@ def show(code: str | None) -> None:
             )
             click.echo(f"  stays shorter than {short} hours open nothing{exception}")
             click.echo(f"  psychiatric departments: {'included' if rules.psychiatry else 'not included'}")
+            who = (
+                "nursing callers the department's nurses first, doctors the doctors"
+                if rules.nurse_first
+                else "every caller the doctors"
+            )
+            click.echo(f"  who answers: {who}")
             click.echo(f"  after-hours line: {rules.after_hours_number}; fallback: {rules.fallback_number}")
             closed = ", ".join(sorted(row.closed_days)) or "none"
             half = ", ".join(f"{day} from {at}" for day, at in sorted(row.half_days.items())) or "none"

@@ -59,6 +59,7 @@ def coverage(days: int, department: str | None, at: str | None) -> None:
         click.echo(
             f"{gap.department:<{width}}  {gap.period.value:<6}  {local_minute(gap.start)} to "
             f"{local_minute(gap.end)}  {duration(gap.end - gap.start)}"
+            + (f"  (on-call pool {gap.pool})" if gap.pool else "")
         )
     total = sum((gap.end - gap.start for gap in gaps), timedelta())
     departments = len({gap.department for gap in gaps})

@@ -31,6 +31,8 @@ class Department(Base):
     # The regional agreement it runs under (its code); None: the deployment's settings.
     agreement: Mapped[str | None] = mapped_column(String(16))
     psychiatric: Mapped[bool] = mapped_column(default=False)
+    # The department whose on-call chain it takes in on-call time (a shared on-call pool), by code.
+    oncall_pool: Mapped[str | None] = mapped_column(String(32))
 
     def __repr__(self) -> str:
         return f"Department({self.code!r})"
@@ -689,6 +691,7 @@ class Agreement(Base):
     short_stay_hours: Mapped[int] = mapped_column(default=24)
     nursing_home_short_stays: Mapped[bool] = mapped_column(default=False)
     psychiatry: Mapped[bool] = mapped_column(default=False)
+    nurse_first: Mapped[bool] = mapped_column(default=False)
     after_hours_number: Mapped[str] = mapped_column(String(20))
     fallback_number: Mapped[str] = mapped_column(String(20))
     day_hours: Mapped[str | None] = mapped_column(String(11))

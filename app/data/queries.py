@@ -35,6 +35,7 @@ def department_info(department: Department) -> DepartmentInfo:
         switchboard_phone=department.switchboard_phone,
         day_hours=DayHours.parse(department.day_hours) if department.day_hours else None,
         psychiatric=department.psychiatric,
+        oncall_pool=department.oncall_pool,
     )
 
 
@@ -87,6 +88,23 @@ def shifts_covering(session: Session, department_id: int, now: datetime) -> list
     """Return who covers the department at `now` as shifts: the rota's, with today's overrides
     laid over them (two indexed queries)."""
     return shifts_covering_all(session, now, [department_id])[department_id]
+
+
+def chain_shifts(
+    session: Session, department: Department, pool: Department | None, now: datetime
+) -> tuple[list[ShiftInfo], list[ShiftInfo]]:
+    """Return who covers the department at `now`, and who covers its on-call pool (the same two
+    queries: the pool's shifts come with the department's)."""
+    ids = [department.id] + ([pool.id] if pool is not None and pool.id != department.id else [])
+    found = shifts_covering_all(session, now, ids)
+    return found[department.id], found[pool.id] if pool is not None else []
+
+
+def pool_of(session: Session, department: Department | None) -> Department | None:
+    """Return the department whose on-call chain this one takes (its on-call pool), if any."""
+    if department is None or not department.oncall_pool or department.oncall_pool == department.code:
+        return None
+    return find_department(session, department.oncall_pool)
 
 
 # Built once: it is read on every call's chain and every "who answers now".
@@ -210,6 +228,8 @@ _DEPARTMENTS_WITH_SHIFTS = (
         Department.oncall_phone,
         Department.switchboard_phone,
         Department.day_hours,
+        Department.psychiatric,
+        Department.oncall_pool,
         Shift.role,
         Shift.start_at,
         Shift.end_at,
@@ -265,6 +285,8 @@ def departments_with_shifts_covering(
                         oncall_phone=row.oncall_phone,
                         switchboard_phone=row.switchboard_phone,
                         day_hours=DayHours.parse(row.day_hours) if row.day_hours else None,
+                        psychiatric=row.psychiatric,
+                        oncall_pool=row.oncall_pool,
                     ),
                     [],
                 )
@@ -342,6 +364,7 @@ def agreement_rules(row: StoredAgreement, base: Calendar) -> Agreement:
         short_stay=timedelta(hours=row.short_stay_hours),
         nursing_home_short_stays=row.nursing_home_short_stays,
         psychiatry=row.psychiatry,
+        nurse_first=row.nurse_first,
     )
 
 

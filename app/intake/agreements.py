@@ -10,6 +10,7 @@ municipalities = ["Roskilde", "Køge"]
 short_stay_hours = 24
 nursing_home_short_stays = true
 psychiatry = true
+nurse_first = true
 after_hours_number = "+45 70 15 18 18"
 fallback_number = "+45 56 51 00 00"
 day_hours = "08:00-15:00"
@@ -41,6 +42,7 @@ KEYS = {
     "short_stay_hours",
     "nursing_home_short_stays",
     "psychiatry",
+    "nurse_first",
     "after_hours_number",
     "fallback_number",
     "day_hours",
@@ -64,6 +66,7 @@ class AgreementRecord:
     short_stay_hours: int = 24
     nursing_home_short_stays: bool = False
     psychiatry: bool = False
+    nurse_first: bool = False  # nursing callers get the department's nurses (rota role `nurse`) first
     day_hours: str | None = None
     closed_days: list[str] = field(default_factory=list)
     half_days: dict[str, str] = field(default_factory=dict)
@@ -121,7 +124,7 @@ def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord |
             problem(key, f"must be a whole number of at least {lowest}")
         ints[key] = value
     flags = {}
-    for key in ("nursing_home_short_stays", "psychiatry"):
+    for key in ("nursing_home_short_stays", "psychiatry", "nurse_first"):
         value = table.get(key, False)
         if not isinstance(value, bool):
             problem(key, "must be true or false")
@@ -161,6 +164,7 @@ def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord |
         short_stay_hours=ints["short_stay_hours"] if ints["short_stay_hours"] is not None else 24,
         nursing_home_short_stays=flags["nursing_home_short_stays"],
         psychiatry=flags["psychiatry"],
+        nurse_first=flags["nurse_first"],
         day_hours=day_hours,
         closed_days=list(closed),
         half_days=dict(half),

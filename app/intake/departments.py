@@ -1,5 +1,5 @@
 """Read a departments file (`code,name,hospital,day_phone,oncall_phone,switchboard_phone`, optional
-`day_hours` and `sor_ids`)."""
+`day_hours`, `sor_ids`, `agreement`, `psychiatric` and `oncall_pool`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from app.values.cpr import shown
 from routing import DayHours
 
 COLUMNS = ("code", "name", "hospital", "day_phone", "oncall_phone", "switchboard_phone")
-OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric")
+OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric", "oncall_pool")
 # A SOR id (Sundhedsvæsenets Organisationsregister) is a number of up to 18 digits.
 SOR_ID_DIGITS = 18
 
@@ -34,6 +34,9 @@ class DepartmentRecord:
     agreement: str | None = None  # the regional agreement's code; None: the deployment's settings
     has_agreement: bool = False
     psychiatric: bool | None = None  # None: not given
+    # The department whose on-call chain it takes in on-call time (a shared on-call pool), by code.
+    oncall_pool: str | None = None
+    has_oncall_pool: bool = False
     row: int = 0
 
     def values(self) -> dict[str, Any]:
@@ -54,6 +57,8 @@ class DepartmentRecord:
             values["agreement"] = self.agreement
         if self.psychiatric is not None:
             values["psychiatric"] = self.psychiatric
+        if self.has_oncall_pool:
+            values["oncall_pool"] = self.oncall_pool
         return values
 
 
@@ -85,6 +90,9 @@ def read_departments(
         if "psychiatric" in columns:
             flag = row.choice("psychiatric", ("yes", "no"))
             psychiatric = flag == "yes" if flag else False
+        oncall_pool = row.text("oncall_pool", max_length=32) if "oncall_pool" in columns else None
+        if oncall_pool is not None and oncall_pool == code:
+            row.problem("oncall_pool", "a department cannot be its own on-call pool (leave it empty)")
         if row.ok and code and name and hospital and day_phone and switchboard_phone:
             records.append(
                 DepartmentRecord(
@@ -101,6 +109,8 @@ def read_departments(
                     agreement=agreement,
                     has_agreement="agreement" in columns,
                     psychiatric=psychiatric,
+                    oncall_pool=oncall_pool,
+                    has_oncall_pool="oncall_pool" in columns,
                     row=row.number,
                 )
             )

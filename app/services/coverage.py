@@ -19,6 +19,7 @@ from app.data.models import Department, Shift
 from routing import (
     LONGEST_SHIFT,
     Calendar,
+    Cover,
     Gap,
     Role,
     ShiftInfo,
@@ -57,9 +58,14 @@ def department_coverage(
     agreement: str = "",
 ) -> list[DepartmentCoverage]:
     """Return each department's coverage of [start, end), the published rota with its overrides
-    (three queries, however many departments). With `gaps_only`, only the departments that can
-    have a gap at all (one without an own phone for a period) are looked at. `agreement` keeps the
-    departments under that agreement (DEFAULT_AGREEMENT: those without one)."""
+    (three queries, however many departments; one more when some take their on-call from a pool
+    not among them). With `gaps_only`, only the departments that can have a gap at all (one
+    without an own phone, or its pool's, for a period) are looked at. `agreement` keeps the
+    departments under that agreement (DEFAULT_AGREEMENT: those without one).
+
+    A department with an on-call pool is covered in on-call time by the pool's rota and phone:
+    a night the pool leaves uncovered is a gap of each department that uses it, told to each.
+    """
     query = select(Department).order_by(Department.hospital, Department.code)
     if codes is not None:
         query = query.where(Department.code.in_(list(codes)))
@@ -69,10 +75,69 @@ def department_coverage(
         query = query.where(Department.agreement.is_(None))
     elif agreement:
         query = query.where(Department.agreement == agreement)
-    departments = session.scalars(query).all()
+    departments = list(session.scalars(query).all())
+    known = {d.code: d for d in departments}
+    wanted = {d.oncall_pool for d in departments if d.oncall_pool and d.oncall_pool not in known}
+    pools = {**known, **queries.departments_by_code(session, wanted)}
+    infos = {code: queries.department_info(d) for code, d in pools.items()}
+
+    def pool_of(department: Department) -> Department | None:
+        pool = pools.get(department.oncall_pool or "")
+        return pool if pool is not None and pool.code != department.code else None
+
     if gaps_only:
-        departments = [d for d in departments if can_have_gaps(queries.department_info(d))]
-    ids = [department.id for department in departments]
+        departments = [
+            d
+            for d in departments
+            if can_have_gaps(infos[d.code], infos[p.code] if (p := pool_of(d)) is not None else None)
+        ]
+    ids = sorted({d.id for d in departments} | {p.id for d in departments if (p := pool_of(d)) is not None})
+    covers = stored_covers(session, ids, start, end)
+    agreements = queries.agreements_of(session, [d.code for d in departments], calendar)
+    found = []
+    for department in departments:
+        rules = agreements.get(department.code)
+        own = rules.calendar if rules else calendar  # a department's agreement has its own calendar
+        pool = pool_of(department)
+        stretches = coverage(
+            infos[department.code],
+            own,
+            covers[department.id],
+            start,
+            end,
+            pool=infos[pool.code] if pool is not None else None,
+            pool_covers=covers[pool.id] if pool is not None else (),
+        )
+        found.append(
+            DepartmentCoverage(
+                department.code,
+                department.name,
+                department.hospital,
+                start,
+                end,
+                stretches,
+                gaps(department.code, stretches),
+            )
+        )
+    return found
+
+
+def stored_covers(
+    session: Session, department_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, list[Cover]]:
+    """Return who covers [start, end) of these departments, the published rota with its overrides
+    laid over it, by department id (two queries)."""
+    ids = sorted(set(department_ids))
+    shifts = stored_shifts(session, ids, start, end)
+    overrides = queries.overrides_between(session, ids, start, end) if ids else {}
+    return {i: apply_overrides(shifts[i], overrides.get(i, [])) for i in ids}
+
+
+def stored_shifts(
+    session: Session, department_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, list[ShiftInfo]]:
+    """Return the published shifts of these departments that reach into [start, end), by department id."""
+    ids = sorted(set(department_ids))
     shifts: dict[int, list[ShiftInfo]] = defaultdict(list)
     if ids:
         rows = session.execute(
@@ -87,26 +152,7 @@ def department_coverage(
         )
         for department_id, role, s, e, name, phone in rows:
             shifts[department_id].append(ShiftInfo(Role(role), s, e, phone, name))
-    overrides = queries.overrides_between(session, ids, start, end) if ids else {}
-    agreements = queries.agreements_of(session, [d.code for d in departments], calendar)
-    found = []
-    for department in departments:
-        covers = apply_overrides(shifts[department.id], overrides.get(department.id, []))
-        rules = agreements.get(department.code)
-        own = rules.calendar if rules else calendar  # a department's agreement has its own calendar
-        stretches = coverage(queries.department_info(department), own, covers, start, end)
-        found.append(
-            DepartmentCoverage(
-                department.code,
-                department.name,
-                department.hospital,
-                start,
-                end,
-                stretches,
-                gaps(department.code, stretches),
-            )
-        )
-    return found
+    return {i: shifts[i] for i in ids}
 
 
 def find_gaps(

@@ -44,7 +44,48 @@ class Conflict:
 
 
 def department_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
-    """Return why some records cannot be stored: a SOR id that another stored department keeps."""
+    """Return why some records cannot be stored: a SOR id that another stored department keeps, or an
+    on-call pool that is not a department or takes its own on-call from another (no pools of pools)."""
+    return _sor_conflicts(session, records) + _pool_conflicts(session, records)
+
+
+def _pool_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
+    """The pools as they would be once the records are stored: each must be a department with a chain
+    of its own (a department that serves as a pool takes no pool itself)."""
+    if not any(record.has_oncall_pool for record in records):
+        return []
+    stored = session.execute(select(Department.code, Department.oncall_pool))
+    pools: dict[str, str | None] = {code: pool for code, pool in stored}
+    for record in records:  # the file's departments are known codes too, and its pools replace the stored
+        pools[record.code] = record.oncall_pool if record.has_oncall_pool else pools.get(record.code)
+    served: dict[str, list[str]] = {}
+    for code, pool in sorted(pools.items()):
+        if pool:
+            served.setdefault(pool, []).append(code)
+    conflicts = []
+    for record in records:
+        pool = pools.get(record.code)
+        if not pool:
+            continue
+        if pool not in pools:
+            message = (
+                f"no department {pool!r} to take the on-call chain from (import it first, or in this file)"
+            )
+            conflicts.append(Conflict(record.row, "oncall_pool", message))
+        elif pools[pool]:
+            message = (
+                f"{pool} takes its own on-call from {pools[pool]}: "
+                "a pool must have an on-call chain of its own (no pools of pools)"
+            )
+            conflicts.append(Conflict(record.row, "oncall_pool", message))
+        elif record.code in served:
+            users = ", ".join(served[record.code])
+            message = f"{record.code} is the on-call pool of {users}: a pool takes no pool itself"
+            conflicts.append(Conflict(record.row, "oncall_pool", message))
+    return conflicts
+
+
+def _sor_conflicts(session: Session, records: Sequence[DepartmentRecord]) -> list[Conflict]:
     given = {record.code: record for record in records if record.has_sor_ids}
     if not given:
         return []
@@ -170,12 +211,16 @@ def department_chain_at(session: Session, policy: Policy, code: str, now: dateti
     if department is None:
         return None
     rules = queries.agreements_of(session, [code], policy.calendar).get(code)
+    pool = queries.pool_of(session, department)
+    shifts, pool_shifts = queries.chain_shifts(session, department, pool, now)
     return decide_for_department(
         department=queries.department_info(department),
-        shifts=queries.shifts_covering(session, department.id, now),
+        shifts=shifts,
         calendar=rules.calendar if rules else policy.calendar,
         now=now,
         fallback_number=rules.fallback_number if rules else policy.fallback_number,
+        pool=queries.department_info(pool) if pool else None,
+        pool_shifts=pool_shifts,
     )
 
 
@@ -203,22 +248,32 @@ FIRST_ANSWERERS = frozenset({"day", "oncall", "department_day", "department_onca
 def who_answers(
     session: Session, policy: Policy, now: datetime, codes: Collection[str] | None = None, hospital: str = ""
 ) -> list[DepartmentNow]:
-    """Return each department's chain at `now`, exactly as a call would ring it (one query).
+    """Return each department's chain at `now`, exactly as a call would ring it (one query; one more
+    for the on-call pools of the departments shown when the pools are not shown themselves).
 
     `codes` limits the departments (None: all); `hospital` filters by hospital name.
     """
     found = queries.departments_with_shifts_covering(session, now, codes, hospital)
+    by_code = {info.code: (info, shifts) for info, shifts in found}
+    missing = {d.oncall_pool for d, _ in found if d.oncall_pool and d.oncall_pool not in by_code}
+    if missing:
+        by_code.update(
+            (i.code, (i, s)) for i, s in queries.departments_with_shifts_covering(session, now, missing)
+        )
     # A department under an agreement has that agreement's calendar (half days) and fallback number.
     agreements = queries.agreements_of(session, [d.code for d, _ in found], policy.calendar)
     rows = []
     for department, shifts in found:
         rules = agreements.get(department.code)
+        pool, pool_shifts = by_code.get(department.oncall_pool or "", (None, []))
         decision = decide_for_department(
             department=department,
             shifts=shifts,
             calendar=rules.calendar if rules else policy.calendar,
             now=now,
             fallback_number=rules.fallback_number if rules else policy.fallback_number,
+            pool=pool if pool is not None and pool.code != department.code else None,
+            pool_shifts=pool_shifts,
         )
         rows.append(
             DepartmentNow(

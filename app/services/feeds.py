@@ -34,11 +34,12 @@ USE_NOTED_EVERY = timedelta(minutes=1)
 REFRESH = timedelta(hours=1)
 
 # Short Danish words for the calendar's summary line (vagtplanens roller).
-ROLE_WORDS = {Role.DAY: "Dagtid", Role.ONCALL: "Vagt", Role.BACKUP: "Bagvagt"}
+ROLE_WORDS = {Role.DAY: "Dagtid", Role.ONCALL: "Vagt", Role.BACKUP: "Bagvagt", Role.NURSE: "Sygeplejerske"}
 ROLE_LONG = {
     Role.DAY: "dagtid, ringes op først i dagtid",
     Role.ONCALL: "vagthavende læge, ringes op først i vagttid",
     Role.BACKUP: "bagvagt, ringes op efter afdelingens vagttelefon",
+    Role.NURSE: "sygeplejerske, ringes op først når sygeplejersker ringer og aftalen siger det",
 }
 
 

@@ -100,8 +100,10 @@ def add_override(
             raise OverrideRefused("phone", "is the number of the person being replaced")
         role, replaced_name = replaced.role, replaced.name
     else:
-        if request.role not in (Role.DAY, Role.ONCALL, Role.BACKUP):
-            raise OverrideRefused("role", "choose day, oncall or backup for cover that replaces nobody")
+        if request.role not in (Role.DAY, Role.ONCALL, Role.BACKUP, Role.NURSE):
+            raise OverrideRefused(
+                "role", "choose day, oncall, backup or nurse for cover that replaces nobody"
+            )
         role = request.role
     override = RotaOverride(
         department_id=department.id,

@@ -11,7 +11,7 @@ from app.config import Policy
 from app.data import queries
 from app.data.models import Department, Discharge
 from app.values.cpr import CprError, CprVault, parse
-from routing import Decision, decide, local_date
+from routing import Decision, ShiftInfo, decide, local_date
 from routing.decision import admitted_now, newest_discharge
 
 
@@ -31,11 +31,13 @@ def decide_for_patient(
     number: str,
     now: datetime,
     caller_number: str | None = None,
+    caller_kind: str | None = None,
 ) -> PatientDecision:
     """Return where a call about the patient with CPR `number` goes at `now`, and why.
 
     `caller_number` (E.164) is never part of the chain: the line does not ring the
-    caller back to itself.
+    caller back to itself. `caller_kind` (the registered caller's kind) decides whether
+    nurses come first where the department's agreement says so.
     """
     # During a key rotation a stay may still be stored under the previous key's lookup key.
     lookups = vault.lookup_keys(number)
@@ -46,7 +48,14 @@ def decide_for_patient(
     deciding = admitted_now(infos, now) or newest_discharge(infos, now)
     deciding_row = next((r for r in rows if deciding and r.external_id == deciding.id), None)
     departments = {row.department.code: queries.department_info(row.department) for row in rows}
-    shifts = queries.shifts_covering(session, deciding_row.department_id, now) if deciding_row else []
+    shifts: list[ShiftInfo] = []
+    pool_shifts: list[ShiftInfo] = []
+    if deciding_row is not None:
+        # A department that takes its on-call chain from a pool: the pool's shifts come along.
+        pool = queries.pool_of(session, deciding_row.department)
+        if pool is not None:
+            departments.setdefault(pool.code, queries.department_info(pool))
+        shifts, pool_shifts = queries.chain_shifts(session, deciding_row.department, pool, now)
     agreements = queries.agreements_of(session, departments.keys(), policy.calendar) if rows else {}
     decision = decide(
         discharges=infos,
@@ -61,6 +70,8 @@ def decide_for_patient(
         deceased_at=patient.deceased_at if patient else None,
         agreements=agreements,
         born=_born(number, now),
+        caller_kind=caller_kind,
+        pool_shifts=pool_shifts,
     )
     return PatientDecision(decision, deciding_row, deciding_row.department if deciding_row else None)
 

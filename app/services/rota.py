@@ -22,9 +22,11 @@ from app.data import queries
 from app.data.models import Department, RotaDraft, RotaVersion, RotaVersionDepartment, Shift
 from app.intake.rota import ShiftRecord, read_rota_file
 from app.intake.table import Problems
+from app.services.coverage import stored_shifts
 from app.values.times import local_minute
 from routing import (
     LONGEST_SHIFT,
+    Cover,
     Gap,
     Role,
     RotaDiff,
@@ -204,6 +206,12 @@ def _previews(
     earliest = min((max(start, now) for start, _ in periods.values()), default=now)
     latest = max((end for _, end in periods.values()), default=now)
     overrides = queries.overrides_between(session, ids, earliest, latest) if ids else {}
+    # A department that takes its nights from a pool is covered then by the pool's rota: the
+    # published one, with this file's shifts in place of those it replaces when it gives the pool's.
+    pools = {code: queries.pool_of(session, departments[code]) for code in periods}
+    pool_ids = [p.id for p in pools.values() if p is not None]
+    published = stored_shifts(session, pool_ids, earliest, latest)
+    pool_overrides = queries.overrides_between(session, pool_ids, earliest, latest) if pool_ids else {}
     previews = []
     for code, (start, end) in periods.items():
         department = departments[code]
@@ -215,7 +223,25 @@ def _previews(
         )
         # Only the time still ahead can be mended: gaps are looked for from now on.
         from_ = max(start, now)
-        stretches = coverage(queries.department_info(department), policy.calendar, covers, from_, end)
+        pool = pools[code]
+        pool_covers: list[Cover] = []
+        if pool is not None:
+            pool_shifts = published[pool.id]
+            if pool.code in periods:
+                p_start, p_end = periods[pool.code]
+                pool_shifts = [s for s in pool_shifts if not p_start <= s.start < p_end] + [
+                    ShiftInfo(r.role, r.start, r.end, r.phone, r.name) for r in by_department[pool.code]
+                ]
+            pool_covers = apply_overrides(pool_shifts, pool_overrides[pool.id])
+        stretches = coverage(
+            queries.department_info(department),
+            policy.calendar,
+            covers,
+            from_,
+            end,
+            pool=queries.department_info(pool) if pool is not None else None,
+            pool_covers=pool_covers,
+        )
         found = gaps(code, stretches) if from_ < end else []
         previews.append(
             DepartmentPreview(

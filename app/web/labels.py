@@ -14,7 +14,7 @@ WORDS = (
     # periods
     _n("day"), _n("oncall"),
     # who is rung, and why
-    _n("department_day"), _n("department_oncall"), _n("backup"), _n("switchboard"),
+    _n("department_day"), _n("department_oncall"), _n("backup"), _n("nurse"), _n("switchboard"),
     _n("fallback"), _n("gp"), _n("after_hours"),
     # routes
     _n("responsibility"), _n("inpatient"), _n("no_responsibility"),

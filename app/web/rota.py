@@ -33,7 +33,7 @@ from app.web.guard import now, record, requires
 
 # A year of a big department's rota is well under a megabyte; more is a wrong file.
 MAX_UPLOAD = 5 * 1024 * 1024
-ROLES = ("oncall", "day", "backup")
+ROLES = ("oncall", "day", "backup", "nurse")
 # "rota.csv:7: phone: warning: …", "rota.ics: event 3 (UID x): start: …", "rota.csv: no department …"
 FINDING = re.compile(
     r"^(?P<where>.+?(?::\d+)?(?:: (?:event|sheet|cell|row) [^:]*)?): "
