@@ -208,7 +208,7 @@ def coverage(
     starts = {role: [c.start for c in mine] for role, mine in by_role.items()}
     longest = max((c.end - c.start for c in covers), default=timedelta(0))
     stretches: list[Stretch] = []
-    for p_start, p_end, period in periods(calendar, start, end, department.day_hours):
+    for p_start, p_end, period in periods(department.calendar_on(calendar), start, end, department.day_hours):
         role = FIRST_ROLE[period]
         candidates = by_role.get(role, [])
         lo = bisect_left(starts.get(role, []), p_start - longest)

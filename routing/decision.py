@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from routing.agreement import Agreement
 from routing.calendar import Calendar, DayHours, Period
@@ -51,6 +51,15 @@ class DepartmentInfo:
     oncall_phone: str | None = None
     day_hours: DayHours | None = None
     psychiatric: bool = False  # takes part only where its agreement includes psychiatry
+    # Its own calendar on top of its agreement's: extra closed days (month, day) and half days
+    # (month, day, closing time), e.g. a ward closed on 2 January.
+    closed_days: frozenset[tuple[int, int]] = frozenset()
+    half_days: frozenset[tuple[int, int, time]] = frozenset()
+
+    def calendar_on(self, base: Calendar) -> Calendar:
+        """Return the calendar the department runs on: `base` (its agreement's or the deployment's)
+        with the department's own closed days and half days added."""
+        return base.with_extra(self.closed_days, self.half_days)
 
 
 @dataclass(frozen=True)
@@ -275,7 +284,8 @@ def decide(
         admitting = departments.get(inside.department_code) if inside else None
         if inside is not None and admitting is not None:
             rules = (agreements or {}).get(admitting.code)
-            period = (rules.calendar if rules else calendar).period(now, admitting.day_hours)
+            own = admitting.calendar_on(rules.calendar if rules else calendar)
+            period = own.period(now, admitting.day_hours)
             fallback = rules.fallback_number if rules else fallback_number
             chain = department_chain(admitting, shifts, period, fallback, now)
             return Decision(
@@ -294,7 +304,9 @@ def decide(
             rules.fallback_number,
             rules.after_hours_number,
         )
-    period = calendar.period(now, department.day_hours if department else None)
+    # The department's own closed and half days decide its period; GP hours stay the agreement's.
+    own = department.calendar_on(calendar) if department else calendar
+    period = own.period(now, department.day_hours if department else None)
     alive = deceased_at is None or _utc(deceased_at) > _utc(now)
     responsibility = (
         find_responsibility(discharges, now, window, agreement=rules, department=department, born=born)
@@ -346,7 +358,7 @@ def decide_for_department(
     fallback_number: str,
 ) -> Decision:
     """Return the chain a call with an active responsibility for `department` rings at `now`."""
-    period = calendar.period(now, department.day_hours)
+    period = department.calendar_on(calendar).period(now, department.day_hours)
     chain = department_chain(department, shifts, period, fallback_number, now)
     return Decision(
         route=Route.RESPONSIBILITY,

@@ -31,6 +31,10 @@ class Department(Base):
     # The regional agreement it runs under (its code); None: the deployment's settings.
     agreement: Mapped[str | None] = mapped_column(String(16))
     psychiatric: Mapped[bool] = mapped_column(default=False)
+    # Its own calendar on top of its agreement's (or the deployment's), as the agreement's:
+    # closed days "MM-DD", half days "MM-DD": "HH:MM" (when on-call time starts).
+    closed_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    half_days: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     def __repr__(self) -> str:
         return f"Department({self.code!r})"

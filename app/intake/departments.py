@@ -1,20 +1,23 @@
 """Read a departments file (`code,name,hospital,day_phone,oncall_phone,switchboard_phone`, optional
-`day_hours` and `sor_ids`)."""
+`day_hours`, `sor_ids`, `agreement`, `psychiatric`, and the department's own calendar on top of its
+agreement's: `closed_days` as `01-02 12-27`, `half_days` as `06-05 12:00, 12-23 13:00`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from app.intake.table import Problems, Row, Seen, read_csv
 from app.values.cpr import shown
+from app.values.days import parse_closed_days, parse_half_days
 from routing import DayHours
 
 COLUMNS = ("code", "name", "hospital", "day_phone", "oncall_phone", "switchboard_phone")
-OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric")
+OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric", "closed_days", "half_days")
 # A SOR id (Sundhedsvæsenets Organisationsregister) is a number of up to 18 digits.
 SOR_ID_DIGITS = 18
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class DepartmentRecord:
     agreement: str | None = None  # the regional agreement's code; None: the deployment's settings
     has_agreement: bool = False
     psychiatric: bool | None = None  # None: not given
+    # Its own calendar on top of its agreement's; None: the column is not in the file (kept as stored).
+    closed_days: list[str] | None = None
+    half_days: dict[str, str] | None = None
     row: int = 0
 
     def values(self) -> dict[str, Any]:
@@ -54,6 +60,10 @@ class DepartmentRecord:
             values["agreement"] = self.agreement
         if self.psychiatric is not None:
             values["psychiatric"] = self.psychiatric
+        if self.closed_days is not None:
+            values["closed_days"] = self.closed_days
+        if self.half_days is not None:
+            values["half_days"] = self.half_days
         return values
 
 
@@ -85,6 +95,8 @@ def read_departments(
         if "psychiatric" in columns:
             flag = row.choice("psychiatric", ("yes", "no"))
             psychiatric = flag == "yes" if flag else False
+        closed = _days(row, "closed_days", parse_closed_days) if "closed_days" in columns else None
+        half = _days(row, "half_days", parse_half_days) if "half_days" in columns else None
         if row.ok and code and name and hospital and day_phone and switchboard_phone:
             records.append(
                 DepartmentRecord(
@@ -101,6 +113,8 @@ def read_departments(
                     agreement=agreement,
                     has_agreement="agreement" in columns,
                     psychiatric=psychiatric,
+                    closed_days=closed,
+                    half_days=half,
                     row=row.number,
                 )
             )
@@ -115,6 +129,16 @@ def _day_hours(row: Row) -> str | None:
         return str(DayHours.parse(text))
     except ValueError as exc:
         row.problem("day_hours", str(exc))
+        return None
+
+
+def _days(row: Row, column: str, parse: Callable[[str], T]) -> T | None:
+    """The department's own closed days or half days (an empty cell: none of its own)."""
+    text = row.text(column, max_length=500) or ""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        row.problem(column, str(exc))
         return None
 
 

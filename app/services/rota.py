@@ -215,7 +215,8 @@ def _previews(
         )
         # Only the time still ahead can be mended: gaps are looked for from now on.
         from_ = max(start, now)
-        stretches = coverage(queries.department_info(department), policy.calendar, covers, from_, end)
+        calendar = queries.calendar_of(session, code, policy.calendar)  # its agreement's, if any
+        stretches = coverage(queries.department_info(department), calendar, covers, from_, end)
         found = gaps(code, stretches) if from_ < end else []
         previews.append(
             DepartmentPreview(
