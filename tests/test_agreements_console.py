@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -62,10 +64,10 @@ def zealand(session: Session) -> StoredAgreement:
 
 
 def test_the_list_shows_the_default_and_each_agreement_with_its_departments(admin: FlaskClient) -> None:
-    page = admin.get("/agreements").get_data(as_text=True)
+    page = re.sub(r"<[^>]+>", "", admin.get("/agreements").get_data(as_text=True))  # the text a person reads
     assert "standard" in page  # the deployment's settings, read-only, first
     assert "72 timer" in page and "96 timer" in page
-    assert 'SJ-KOGE</span> <span class="label">(egen kalender: lukket 01-02)' in page
+    assert "SJ-KOGE (egen kalender: lukket 01-02)" in page
     assert "RH-KARD" in page  # under the deployment's settings
 
 
