@@ -119,6 +119,14 @@ def test_the_form_refuses_what_the_file_refuses_next_to_the_field_and_stores_not
     assert [line.split(": ")[1] for line in problems.lines()] == [f"agreement.SJ.{key}"]
 
 
+def test_saving_an_unchanged_agreement_records_nothing(admin: FlaskClient, session: Session) -> None:
+    status, _ = post(admin, "/agreements/SJ/edit")
+    assert status == 302
+    assert "Intet blev ændret i SJ." in admin.get("/agreements").get_data(as_text=True)
+    session.rollback()
+    assert session.scalars(select(AuditEvent).where(AuditEvent.action == "change")).all() == []
+
+
 def test_a_new_agreement_is_added_and_a_taken_code_refused(admin: FlaskClient, session: Session) -> None:
     status, page = post(admin, "/agreements/new", code="SJ")
     assert status == 422 and 'id="code-error"' in page

@@ -116,8 +116,9 @@ def _agreement(code: str | None) -> str | Response | tuple[str, int]:
                 "agreement_form.html", values=values, errors=errors, code=code, under=under
             ), 422
         saved = save_agreement(db, checked)
-        what = "added" if saved.added else "changed"
-        record(db, audit.CHANGE, f"agreement {checked.code}", f"{what}: " + "; ".join(saved.changes))
+        if saved.changes:  # a save that changes nothing is no change to record
+            what = "added" if saved.added else "changed"
+            record(db, audit.CHANGE, f"agreement {checked.code}", f"{what}: " + "; ".join(saved.changes))
     if saved.changes:
         flash(_("Agreement %(code)s saved. Calls follow it from now on.", code=checked.code), "ok")
     else:
