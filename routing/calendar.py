@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -81,6 +81,17 @@ class Calendar:
     zone: ZoneInfo = COPENHAGEN
     # Half days: (month, day, closing time), e.g. 5 June from 12:00 (an agreement's calendar).
     half_days: frozenset[tuple[int, int, time]] = frozenset()
+
+    def with_extra(
+        self, closed_days: frozenset[tuple[int, int]], half_days: frozenset[tuple[int, int, time]]
+    ) -> Calendar:
+        """Return this calendar with more closed days and half days (a department's own, on its agreement's).
+
+        A day closed in either is closed; on a half day in both, the earlier closing wins.
+        """
+        if not closed_days and not half_days:
+            return self
+        return replace(self, closed_days=self.closed_days | closed_days, half_days=self.half_days | half_days)
 
     def local(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:

@@ -231,7 +231,7 @@ def coverage(
     own = _Index(covers)
     pooled = _Index(pool_covers) if pool is not None else own
     stretches: list[Stretch] = []
-    for p_start, p_end, period in periods(calendar, start, end, department.day_hours):
+    for p_start, p_end, period in periods(department.calendar_on(calendar), start, end, department.day_hours):
         from_pool = pool is not None and period is Period.ONCALL
         mine = (pooled if from_pool else own).reaching(FIRST_ROLE[period], p_start, p_end)
         cuts = sorted({p_start, p_end} | {t for c in mine for t in (c.start, c.end) if p_start < t < p_end})

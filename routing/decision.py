@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from routing.agreement import Agreement
 from routing.calendar import Calendar, DayHours, Period
@@ -60,6 +60,15 @@ class DepartmentInfo:
     psychiatric: bool = False  # takes part only where its agreement includes psychiatry
     # The department whose on-call chain it takes in on-call time (a shared on-call pool), by code.
     oncall_pool: str | None = None
+    # Its own calendar on top of its agreement's: extra closed days (month, day) and half days
+    # (month, day, closing time), e.g. a ward closed on 2 January.
+    closed_days: frozenset[tuple[int, int]] = frozenset()
+    half_days: frozenset[tuple[int, int, time]] = frozenset()
+
+    def calendar_on(self, base: Calendar) -> Calendar:
+        """Return the calendar the department runs on: `base` (its agreement's or the deployment's)
+        with the department's own closed days and half days added."""
+        return base.with_extra(self.closed_days, self.half_days)
 
 
 @dataclass(frozen=True)
@@ -322,7 +331,8 @@ def decide(
         admitting = departments.get(inside.department_code) if inside else None
         if inside is not None and admitting is not None:
             rules = (agreements or {}).get(admitting.code)
-            period = (rules.calendar if rules else calendar).period(now, admitting.day_hours)
+            own = admitting.calendar_on(rules.calendar if rules else calendar)
+            period = own.period(now, admitting.day_hours)
             fallback = rules.fallback_number if rules else fallback_number
             chain = department_chain(
                 admitting,
@@ -350,7 +360,9 @@ def decide(
             rules.fallback_number,
             rules.after_hours_number,
         )
-    period = calendar.period(now, department.day_hours if department else None)
+    # The department's own closed and half days decide its period; GP hours stay the agreement's.
+    own = department.calendar_on(calendar) if department else calendar
+    period = own.period(now, department.day_hours if department else None)
     alive = deceased_at is None or _utc(deceased_at) > _utc(now)
     responsibility = (
         find_responsibility(discharges, now, window, agreement=rules, department=department, born=born)
@@ -414,7 +426,7 @@ def decide_for_department(
 ) -> Decision:
     """Return the chain a call with an active responsibility for `department` rings at `now`
     (a doctor's call: no nurse; in on-call time its `pool`'s chain, when it has one)."""
-    period = calendar.period(now, department.day_hours)
+    period = department.calendar_on(calendar).period(now, department.day_hours)
     chain = department_chain(
         department, shifts, period, fallback_number, now, pool=pool, pool_shifts=pool_shifts
     )

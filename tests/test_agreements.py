@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -16,8 +17,20 @@ from app.data.models import Agreement as StoredAgreement
 from app.data.models import Caller, Contact, Department
 from app.values.times import parse_time
 from ivr.simulator import ScriptedPhone, play_call
-from routing import Agreement, Calendar, DepartmentInfo, DischargeInfo, Period, Route, decide, periods
+from routing import (
+    Agreement,
+    Calendar,
+    DepartmentInfo,
+    DischargeInfo,
+    Period,
+    Role,
+    Route,
+    ShiftInfo,
+    decide,
+    periods,
+)
 from routing.agreement import municipality_key
+from routing.calendar import COPENHAGEN
 from tests import factories as f
 from tests.support import AFTER_HOURS, Clock
 
@@ -453,3 +466,169 @@ def test_a_call_about_a_patient_from_outside_zealands_municipalities_finds_no_wi
 )
 def test_a_municipality_is_known_however_a_feed_names_it(given: str, listed: str, same: bool) -> None:
     assert (municipality_key(given) == municipality_key(listed)) is same
+
+
+# --- A department's own calendar on top of its agreement's ------------------------------------
+
+# Køge's ward closes at noon on 23 December and all of 2 January (its own calendar); Zealand's
+# agreement has 5 June from noon. KARD runs under the Capital Region's calendar (5 June closed).
+KOGE_OWN = replace(KOGE, closed_days=frozenset({(1, 2)}), half_days=frozenset({(12, 23, time(12))}))
+# An early half day of the department's own on the agreement's half day: the earlier closing wins.
+KOGE_EARLY = replace(KOGE, half_days=frozenset({(6, 5, time(10))}))
+KARD_OWN = replace(KARD, half_days=frozenset({(6, 4, time(12))}))
+
+
+@pytest.mark.parametrize(
+    ("department", "agreement", "at", "period"),
+    (
+        pytest.param(KOGE, ZEALAND, "2026-06-05 11:00", Period.DAY, id="agreement-half-day:-morning"),
+        pytest.param(KOGE, ZEALAND, "2026-06-05 13:00", Period.ONCALL, id="agreement-half-day:-13:00"),
+        pytest.param(KOGE_EARLY, ZEALAND, "2026-06-05 11:00", Period.ONCALL, id="own-earlier-closing-wins"),
+        pytest.param(KOGE_EARLY, ZEALAND, "2026-06-05 09:30", Period.DAY, id="own-half-day:-before-10"),
+        pytest.param(KARD_OWN, CAPITAL, "2026-06-04 13:00", Period.ONCALL, id="own-half-day:-4-june-13:00"),
+        pytest.param(KARD, CAPITAL, "2026-06-04 13:00", Period.DAY, id="no-own-half-day:-4-june-13:00"),
+        pytest.param(KOGE_OWN, ZEALAND, "2026-01-02 10:00", Period.ONCALL, id="own-closed-2-january"),
+        pytest.param(KOGE, ZEALAND, "2026-01-02 10:00", Period.DAY, id="2-january-without-own-calendar"),
+        pytest.param(KOGE_OWN, ZEALAND, "2026-12-23 13:00", Period.ONCALL, id="own-half-day-23-december"),
+        pytest.param(KOGE_OWN, ZEALAND, "2026-12-23 11:00", Period.DAY, id="23-december-morning"),
+        pytest.param(
+            KOGE_OWN, ZEALAND, "2026-06-05 13:00", Period.ONCALL, id="own-calendar-keeps-agreements"
+        ),
+        pytest.param(KOGE_OWN, ZEALAND, "2026-12-24 10:00", Period.ONCALL, id="agreements-closed-day-kept"),
+    ),
+)
+def test_a_departments_own_calendar_adds_to_its_agreements(
+    department: DepartmentInfo, agreement: Agreement, at: str, period: Period
+) -> None:
+    assert department.calendar_on(agreement.calendar).period(parse_time(at)) is period
+
+
+@pytest.mark.parametrize(
+    ("department", "at", "first"),
+    (
+        # 2 January 2026, a Friday, 10:00: Køge's ward is closed, so its on-call doctor answers.
+        pytest.param(KOGE_OWN, "2026-01-02 10:00", "oncall", id="own-closed-day:-on-call"),
+        pytest.param(KOGE, "2026-01-02 10:00", "day", id="same-day-elsewhere:-day"),
+    ),
+)
+def test_the_call_rings_by_the_departments_own_calendar(
+    department: DepartmentInfo, at: str, first: str
+) -> None:
+    now = parse_time(at)
+    shifts = (
+        ShiftInfo(Role.DAY, now - timedelta(hours=2), now + timedelta(hours=5), "+4540000001"),
+        ShiftInfo(Role.ONCALL, now - timedelta(hours=2), now + timedelta(hours=5), "+4540000002"),
+    )
+    discharged = DischargeInfo("S3", department.code, now - timedelta(hours=5), "nursing_home")
+    decision = decide(
+        discharges=[discharged],
+        departments={department.code: department},
+        shifts=shifts,
+        calendar=Calendar(),
+        now=now,
+        window=timedelta(hours=72),
+        fallback_number="+4500000000",
+        after_hours_number="+4511111111",
+        agreements={department.code: ZEALAND},
+    )
+    assert decision.route is Route.RESPONSIBILITY
+    assert decision.targets[0].label == first
+
+
+# Köge's ward closes at noon on 23 December (its own half day); Kardiologi is closed on 2 January.
+OWN_CALENDARS_CSV = (
+    "code,name,hospital,day_phone,oncall_phone,switchboard_phone,agreement,closed_days,half_days\n"
+    "SJ-KOGE,Medicinsk Afdeling,Sjællands Universitetshospital,+4547320001,+4547320009,+4547320000,SJ,,"
+    "12-23 12:00\n"
+    "RH-KARD,Kardiologi,Rigshospitalet,+4531102001,+4531102009,+4531100000,,01-02,\n"
+)
+
+
+@pytest.fixture
+def own_calendars(app: Flask, runner: FlaskCliRunner, session: Session, tmp_path: Path) -> None:
+    """Zealand's agreement; SJ-KOGE under it with its own half day, RH-KARD with its own closed day."""
+    assert cli_import(runner, tmp_path, "agreements", "agreements.toml", AGREEMENTS_TOML).exit_code == 0
+    result = cli_import(runner, tmp_path, "departments", "departments.csv", OWN_CALENDARS_CSV)
+    assert result.exit_code == 0, result.output
+    f.caller(session)
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("department", "at", "rung"),
+    (
+        # Wednesday 23 December 2026, 13:00: Køge's own half day, so its on-call doctor.
+        ("SJ-KOGE", "2026-12-23 13:00", "+4540200002"),
+        # The same moment at Kardiologi, which has no half day then: its day doctor.
+        ("RH-KARD", "2026-12-23 13:00", "+4540100001"),
+        # Friday 2 January 2026, 10:00: Kardiologi's own closed day: its on-call doctor.
+        ("RH-KARD", "2026-01-02 10:00", "+4540100002"),
+        ("SJ-KOGE", "2026-01-02 10:00", "+4540200001"),
+    ),
+)
+@pytest.mark.usefixtures("own_calendars")
+def test_a_call_on_a_departments_own_half_or_closed_day_rings_its_on_call_doctor(
+    app: Flask, session: Session, clock: Clock, department: str, at: str, rung: str
+) -> None:
+    dept = session.scalars(select(Department).where(Department.code == department)).one()
+    day = at[:10]
+    first = "+45402" if department == "SJ-KOGE" else "+45401"
+    f.shift(session, dept, "day", f"{day} 08:00", f"{day} 15:00", f"{first}00001", "Dagvagt")
+    f.shift(session, dept, "oncall", f"{day} 00:00", f"{day} 23:59", f"{first}00002", "Vagthavende")
+    moment = parse_time(at)
+    f.discharge(app, session, dept, (moment - timedelta(hours=20)).isoformat())
+    session.commit()
+    clock.set(at)
+    trace = play_call(app, "+4532501010", ScriptedPhone([f.CPR_ACTIVE, "1"], {rung: "1"}))
+    contact = session.scalars(select(Contact)).one()
+    assert contact.route == "responsibility"
+    assert trace.rings[0].number == rung
+    assert trace.connected_to == rung
+
+
+@pytest.mark.usefixtures("own_calendars")
+def test_agreements_show_names_each_departments_own_calendar(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["agreements", "show", "SJ"])
+    assert result.stdout.splitlines()[-1] == "  departments: SJ-KOGE (own: half days 12-23 from 12:00)"
+
+
+@pytest.mark.usefixtures("own_calendars")
+def test_who_answers_now_and_the_gaps_follow_a_departments_own_closed_day(
+    app: Flask, session: Session
+) -> None:
+    from app.services.coverage import find_gaps
+    from app.services.directory import who_answers
+
+    for code in ("SJ-KOGE", "RH-KARD"):  # no on-call phone of their own: on-call time needs a doctor
+        session.scalars(select(Department).where(Department.code == code)).one().oncall_phone = None
+    session.commit()
+    policy = app.config["POLICY"]
+    friday = parse_time("2026-01-02 10:00")  # Friday 2 January 2026: Kardiologi's own closed day
+    rows = {row.code: (row.decision.period, row.gap) for row in who_answers(session, policy, friday)}
+    assert rows == {"RH-KARD": (Period.ONCALL, True), "SJ-KOGE": (Period.DAY, False)}
+    found = [
+        (g.department, f"{g.start.astimezone(COPENHAGEN):%H:%M}-{g.end.astimezone(COPENHAGEN):%H:%M}")
+        for g in find_gaps(session, policy.calendar, friday, timedelta(hours=5))
+    ]
+    assert found == [("RH-KARD", "10:00-15:00")]  # Køge has day time until 15:00 as any Friday
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    (
+        (",,13-40,", "closed_days: '13-40' is not a day as MM-DD (e.g. 12-24)"),
+        (",,,06-05", "half_days: '06-05' is not a half day as MM-DD HH:MM (e.g. 06-05 12:00)"),
+        (",,,06-05 25:00", "half_days: '06-05 25:00' is not a half day as MM-DD HH:MM (e.g. 06-05 12:00)"),
+    ),
+)
+def test_a_bad_own_calendar_in_departments_csv_is_refused_by_row_and_column(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path, cells: str, problem: str
+) -> None:
+    text = (
+        "code,name,hospital,day_phone,oncall_phone,switchboard_phone,agreement,closed_days,half_days\n"
+        f"RH-KARD,Kardiologi,Rigshospitalet,+4531102001,+4531102009,+4531100000{cells}\n"
+    )
+    result = cli_import(runner, tmp_path, "departments", "departments.csv", text)
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'departments.csv'}:2: {problem}" in result.stderr
+    assert session.scalars(select(Department)).all() == []

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from app.demo import seed_demo
-from app.demo.data import ACCOUNTS
+from app.demo.data import ACCOUNTS, DEPARTMENTS
 from ivr.simulator import ScriptedPhone, play_call
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -95,7 +95,7 @@ def test_each_role_logs_in_reads_who_answers_now_and_logs_out(
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('Hvem svarer nu')")
     cards = page.locator("section.card")
-    expected = len(account.departments) if account.departments else 7  # type: ignore[attr-defined]
+    expected = len(account.departments) if account.departments else len(DEPARTMENTS)  # type: ignore[attr-defined]
     assert cards.count() == expected
     shot(page, f"02-who-answers-now-{account.role}")  # type: ignore[attr-defined]
     if account.role in ("admin", "region", "department"):  # type: ignore[attr-defined]
@@ -141,36 +141,24 @@ def test_a_department_filters_the_contact_log_and_switches_to_english(live: str,
 def test_the_region_sees_and_filters_the_agreements_on_a_phone(
     app: Flask, session: Session, live: str, browser: object
 ) -> None:
-    from sqlalchemy import select
-
-    from app.data.models import Agreement, Department
-
-    session.add(
-        Agreement(
-            code="RH",
-            name="Region Hovedstaden",
-            after_hours_number="+4570131813",
-            fallback_number="+4538640000",
-        )
-    )
-    session.scalars(select(Department).where(Department.code == "RH-KARD")).one().agreement = "RH"
-    session.commit()
+    # The demo runs two agreements: the Capital Region's (HOV) and Zealand's (SJ, for SUH-MED).
     play_call(app, "+4532501010", ScriptedPhone(["0101451001", "1"], {"+4540101001": "1"}))
+    play_call(app, "+4556631010", ScriptedPhone(["2207511011", "1"]))
     phone = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     sign_in(phone, live, "region@demo.linje72.dk", "demo-region-7272")
     phone.wait_for_selector("section.card")
-    badge = phone.locator("section.card[aria-label=RH-KARD] abbr.badge.agreement")
-    assert (badge.inner_text(), badge.get_attribute("title")) == ("RH", "Aftale: Region Hovedstaden")
-    assert phone.locator("abbr.badge.agreement").count() == 1  # the other departments run under none
+    badge = phone.locator("section.card[aria-label=SUH-MED] abbr.badge.agreement")
+    assert (badge.inner_text(), badge.get_attribute("title")) == ("SJ", "Aftale: Region Sjælland")
+    assert phone.locator("abbr.badge.agreement").count() == len(DEPARTMENTS)  # each under its own
     shot(phone, "09-phone-who-answers-now-agreement")
     phone.goto(live + "/contacts")
-    phone.select_option("select[name=agreement]", "RH")
+    phone.select_option("select[name=agreement]", "SJ")
     phone.click("form.filters button[type=submit]")
-    phone.wait_for_url("**agreement=RH**")
+    phone.wait_for_url("**agreement=SJ**")
     rows = phone.locator("tbody tr")
-    assert rows.count() == 1  # the one call made since RH-KARD runs under the agreement
-    assert rows.locator("abbr[title='Region Hovedstaden']").inner_text() == "RH"
+    assert rows.count() == 1  # the Zealand patient's call, not the Capital Region's
+    assert rows.locator("abbr[title='Region Sjælland']").inner_text() == "SJ"
     shot(phone, "10-phone-contact-log-by-agreement")
-    phone.goto(live + "/coverage?agreement=RH")
-    assert phone.locator(".ov-label a").all_inner_texts() == ["RH-KARD"]
+    phone.goto(live + "/coverage?agreement=SJ")
+    assert phone.locator(".ov-label a").all_inner_texts() == ["SUH-MED"]
     shot(phone, "11-phone-coverage-by-agreement")

@@ -70,7 +70,10 @@ PAGES = (
     "/overrides",
     "/overrides/new",
     "/patients",
+    "/agreements",
+    "/agreements/new",
 )
+AGREEMENTS = {"/agreements": 403, "/agreements/new": 403}  # the admin's alone
 COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
 ROTA = {"/rota/upload": 200, "/rota/versions": 200, "/overrides": 200, "/overrides/new": 200}
 NO_ROTA = dict.fromkeys(ROTA, 403)
@@ -84,6 +87,8 @@ ALLOWED = {
         **COVERAGE,
         **ROTA,
         "/patients": 200,
+        "/agreements": 200,
+        "/agreements/new": 200,
     },
     "planner": {
         "/": 200,
@@ -93,6 +98,7 @@ ALLOWED = {
         **COVERAGE,
         **ROTA,
         "/patients": 403,
+        **AGREEMENTS,
     },
     "department": {
         "/": 200,
@@ -102,6 +108,7 @@ ALLOWED = {
         **COVERAGE,
         **NO_ROTA,
         "/patients": 200,
+        **AGREEMENTS,
     },
     "region": {
         "/": 200,
@@ -111,6 +118,7 @@ ALLOWED = {
         **COVERAGE,
         **NO_ROTA,
         "/patients": 200,
+        **AGREEMENTS,
     },
     "disabled": {},
 }

@@ -160,7 +160,9 @@ def test_a_missing_file_is_one_error_without_a_traceback(runner: FlaskCliRunner,
             "code,name,hospital,day_phone,oncall_phone,switchboard_phone,dayhours\n",
             [
                 "departments.csv:1: dayhours: unknown column (expected code, name, hospital, day_phone, "
-                "oncall_phone, switchboard_phone, day_hours, sor_ids, agreement, psychiatric, oncall_pool)"
+                "oncall_phone, switchboard_phone, day_hours, sor_ids, agreement, psychiatric, oncall_pool, "
+                "closed_days, "
+                "half_days)"
             ],
         ),
     ],

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from app.data import queries
 from app.data.db import session_scope
-from app.services.agreements import all_agreements
+from app.services.agreements import all_agreements, own_calendar
 
 
 @click.group("agreements")
@@ -55,4 +55,5 @@ def show(code: str | None) -> None:
             closed = ", ".join(sorted(row.closed_days)) or "none"
             half = ", ".join(f"{day} from {at}" for day, at in sorted(row.half_days.items())) or "none"
             click.echo(f"  day hours: {rules.calendar.day_hours}; closed days: {closed}; half days: {half}")
-            click.echo(f"  departments: {', '.join(departments) or 'none yet'}")
+            under = [f"{d.code} (own: {own_calendar(d)})" if own_calendar(d) else d.code for d in departments]
+            click.echo(f"  departments: {', '.join(under) or 'none yet'}")

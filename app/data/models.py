@@ -33,6 +33,10 @@ class Department(Base):
     psychiatric: Mapped[bool] = mapped_column(default=False)
     # The department whose on-call chain it takes in on-call time (a shared on-call pool), by code.
     oncall_pool: Mapped[str | None] = mapped_column(String(32))
+    # Its own calendar on top of its agreement's (or the deployment's), as the agreement's:
+    # closed days "MM-DD", half days "MM-DD": "HH:MM" (when on-call time starts).
+    closed_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    half_days: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     def __repr__(self) -> str:
         return f"Department({self.code!r})"

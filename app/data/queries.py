@@ -36,6 +36,20 @@ def department_info(department: Department) -> DepartmentInfo:
         day_hours=DayHours.parse(department.day_hours) if department.day_hours else None,
         psychiatric=department.psychiatric,
         oncall_pool=department.oncall_pool,
+        closed_days=closed_days(department.closed_days),
+        half_days=half_days(department.half_days),
+    )
+
+
+def closed_days(stored: list[str] | None) -> frozenset[tuple[int, int]]:
+    """Stored closed days ("MM-DD") as the routing's calendar reads them."""
+    return frozenset((int(day[:2]), int(day[3:])) for day in stored or ())
+
+
+def half_days(stored: dict[str, str] | None) -> frozenset[tuple[int, int, time]]:
+    """Stored half days ("MM-DD": "HH:MM", when on-call time starts) as the routing's calendar reads them."""
+    return frozenset(
+        (int(day[:2]), int(day[3:]), time.fromisoformat(at)) for day, at in (stored or {}).items()
     )
 
 
@@ -230,6 +244,8 @@ _DEPARTMENTS_WITH_SHIFTS = (
         Department.day_hours,
         Department.psychiatric,
         Department.oncall_pool,
+        Department.closed_days,
+        Department.half_days,
         Shift.role,
         Shift.start_at,
         Shift.end_at,
@@ -287,6 +303,8 @@ def departments_with_shifts_covering(
                         day_hours=DayHours.parse(row.day_hours) if row.day_hours else None,
                         psychiatric=row.psychiatric,
                         oncall_pool=row.oncall_pool,
+                        closed_days=closed_days(row.closed_days),
+                        half_days=half_days(row.half_days),
                     ),
                     [],
                 )
@@ -341,15 +359,11 @@ def insert_shifts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def agreement_rules(row: StoredAgreement, base: Calendar) -> Agreement:
     """The stored agreement as the routing reads it; its calendar builds on the deployment's holidays."""
-    closed = frozenset((int(day[:2]), int(day[3:])) for day in row.closed_days)
-    half = frozenset(
-        (int(day[:2]), int(day[3:]), time.fromisoformat(at)) for day, at in row.half_days.items()
-    )
     calendar = Calendar(
         day_hours=DayHours.parse(row.day_hours) if row.day_hours else base.day_hours,
         gp_hours=base.gp_hours,
-        closed_days=closed,
-        half_days=half,
+        closed_days=closed_days(row.closed_days),
+        half_days=half_days(row.half_days),
     )
     return Agreement(
         code=row.code,
@@ -378,3 +392,13 @@ def agreements_of(session: Session, codes: Collection[str], base: Calendar) -> d
         .where(Department.code.in_(list(codes)))
     )
     return {code: agreement_rules(row, base) for code, row in rows}
+
+
+def calendar_of(session: Session, code: str, base: Calendar) -> Calendar:
+    """Return the calendar of the department's agreement, or `base` (the deployment's) when it has none.
+
+    The department's own closed and half days go on top where its period is decided
+    (`DepartmentInfo.calendar_on`).
+    """
+    rules = agreements_of(session, [code], base).get(code)
+    return rules.calendar if rules else base

@@ -23,12 +23,14 @@ Each problem is one line `FILE: agreement.CODE.key: what is wrong`.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
 from typing import Any
 
 from app.intake.table import Problems
+from app.values.days import parse_closed_days, parse_half_days
 from app.values.phones import PhoneError, check
 from routing import DayHours
 from routing.agreement import DEFAULT_AGREEMENT
@@ -90,16 +92,26 @@ def read_agreements(text: str, problems: Problems) -> list[AgreementRecord]:
             problems.file(f"{where}: must be a table")
             continue
         before = len(problems)
-        record = _record(
-            code, table, lambda key, message, where=where: problems.file(f"{where}.{key}: {message}")
-        )
-        if record is not None and len(problems) == before:
+
+        def problem(key: str, message: str, where: str = where) -> None:
+            problems.file(f"{where}.{key}: {message}")
+
+        record = check_agreement(code, table, problem)
+        if len(problems) == before:
             records.append(record)
     return records
 
 
-def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord | None:
-    if not code.replace("-", "").isalnum() or len(code) > 16:
+def check_agreement(
+    code: str, table: Mapping[str, Any], problem: Callable[[str, str], None]
+) -> AgreementRecord:
+    """Check one agreement's values (a TOML table, or the console's form); each problem goes to
+    `problem(key, message)`. The record is only to be used when no problem was reported.
+
+    Municipalities, closed days and half days may be lists (TOML) or text (a form's box): one
+    rule reads both.
+    """
+    if not code or not code.replace("-", "").isalnum() or len(code) > 16:
         problem("code", "letters, digits and dashes, at most 16")
     if code.casefold() == DEFAULT_AGREEMENT:
         problem("code", f"{DEFAULT_AGREEMENT!r} names the deployment's own settings: choose another code")
@@ -130,6 +142,8 @@ def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord |
             problem(key, "must be true or false")
         flags[key] = bool(value)
     municipalities = table.get("municipalities", [])
+    if isinstance(municipalities, str):
+        municipalities = [m for m in re.split(r"[\n,;]+", municipalities) if m.strip()]
     if not isinstance(municipalities, list) or not all(
         isinstance(m, str) and m.strip() for m in municipalities
     ):
@@ -141,26 +155,31 @@ def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord |
             day_hours = str(DayHours.parse(str(day_hours)))
         except ValueError as exc:
             problem("day_hours", str(exc))
-    closed = table.get("closed_days", [])
-    if not isinstance(closed, list) or not all(_month_day(day) for day in closed):
-        problem("closed_days", 'must be a list of "MM-DD" dates')
+    closed = _days(table.get("closed_days", []), list, parse_closed_days, lambda days: " ".join(days))
+    if isinstance(closed, str):
+        problem("closed_days", closed)
         closed = []
-    half = table.get("half_days", {})
-    if not isinstance(half, dict) or not all(_month_day(day) and _clock(at) for day, at in half.items()):
-        problem("half_days", 'must be a table of "MM-DD" = "HH:MM" (when on-call time starts)')
+    half = _days(
+        table.get("half_days", {}),
+        dict,
+        parse_half_days,
+        lambda days: ", ".join(f"{day} {at}" for day, at in days.items()),
+    )
+    if isinstance(half, str):
+        problem("half_days", half)
         half = {}
     line_name = table.get("line_name", "72-timers-linjen")
-    if not isinstance(line_name, str) or not line_name.strip():
-        problem("line_name", "must be the name the prompts give the line")
+    if not isinstance(line_name, str) or not line_name.strip() or len(line_name) > 60:
+        problem("line_name", "must be the name the prompts give the line (at most 60 characters)")
     return AgreementRecord(
         code=code,
         name=str(name or "").strip(),
         after_hours_number=numbers.get("after_hours_number", ""),
         fallback_number=numbers.get("fallback_number", ""),
-        line_name=str(line_name),
+        line_name=str(line_name).strip(),
         window_hours=ints["window_hours"] or 72,
         min_age=ints["min_age"],
-        municipalities=[m.strip() for m in municipalities],
+        municipalities=sorted({m.strip() for m in municipalities}),
         short_stay_hours=ints["short_stay_hours"] if ints["short_stay_hours"] is not None else 24,
         nursing_home_short_stays=flags["nursing_home_short_stays"],
         psychiatry=flags["psychiatry"],
@@ -171,19 +190,17 @@ def _record(code: str, table: dict[str, Any], problem: Any) -> AgreementRecord |
     )
 
 
-def _month_day(text: object) -> bool:
-    if not isinstance(text, str) or len(text) != 5 or text[2] != "-":
-        return False
+def _days(value: object, kind: type, parse: Callable[[str], Any], as_text: Callable[[Any], str]) -> Any:
+    """Closed days or half days, from TOML's list or table or from a form's text; a str is a problem."""
+    if isinstance(value, kind) and all(isinstance(item, str) for item in value):  # type: ignore[attr-defined]
+        value = as_text(value)
+    if not isinstance(value, str):
+        return (
+            'must be a list of "MM-DD" dates'
+            if kind is list
+            else 'must be a table of "MM-DD" = "HH:MM" (when on-call time starts)'
+        )
     try:
-        date(2024, int(text[:2]), int(text[3:]))  # a leap year: 02-29 may be given
-    except ValueError:
-        return False
-    return True
-
-
-def _clock(text: object) -> bool:
-    try:
-        time.fromisoformat(str(text))
-    except ValueError:
-        return False
-    return True
+        return parse(value)
+    except ValueError as exc:
+        return str(exc)

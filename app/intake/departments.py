@@ -1,20 +1,23 @@
 """Read a departments file (`code,name,hospital,day_phone,oncall_phone,switchboard_phone`, optional
-`day_hours`, `sor_ids`, `agreement`, `psychiatric` and `oncall_pool`)."""
+`day_hours`, `sor_ids`, `agreement`, `psychiatric`, `oncall_pool`, and the department's own calendar
+on top of its agreement's: `closed_days` as `01-02 12-27`, `half_days` as `06-05 12:00, 12-23 13:00`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from app.intake.table import Problems, Row, Seen, read_csv
 from app.values.cpr import shown
+from app.values.days import parse_closed_days, parse_half_days
 from routing import DayHours
 
 COLUMNS = ("code", "name", "hospital", "day_phone", "oncall_phone", "switchboard_phone")
-OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric", "oncall_pool")
+OPTIONAL = ("day_hours", "sor_ids", "agreement", "psychiatric", "oncall_pool", "closed_days", "half_days")
 # A SOR id (Sundhedsvæsenets Organisationsregister) is a number of up to 18 digits.
 SOR_ID_DIGITS = 18
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class DepartmentRecord:
     # The department whose on-call chain it takes in on-call time (a shared on-call pool), by code.
     oncall_pool: str | None = None
     has_oncall_pool: bool = False
+    # Its own calendar on top of its agreement's; None: the column is not in the file (kept as stored).
+    closed_days: list[str] | None = None
+    half_days: dict[str, str] | None = None
     row: int = 0
 
     def values(self) -> dict[str, Any]:
@@ -59,6 +65,10 @@ class DepartmentRecord:
             values["psychiatric"] = self.psychiatric
         if self.has_oncall_pool:
             values["oncall_pool"] = self.oncall_pool
+        if self.closed_days is not None:
+            values["closed_days"] = self.closed_days
+        if self.half_days is not None:
+            values["half_days"] = self.half_days
         return values
 
 
@@ -93,6 +103,8 @@ def read_departments(
         oncall_pool = row.text("oncall_pool", max_length=32) if "oncall_pool" in columns else None
         if oncall_pool is not None and oncall_pool == code:
             row.problem("oncall_pool", "a department cannot be its own on-call pool (leave it empty)")
+        closed = _days(row, "closed_days", parse_closed_days) if "closed_days" in columns else None
+        half = _days(row, "half_days", parse_half_days) if "half_days" in columns else None
         if row.ok and code and name and hospital and day_phone and switchboard_phone:
             records.append(
                 DepartmentRecord(
@@ -111,6 +123,8 @@ def read_departments(
                     psychiatric=psychiatric,
                     oncall_pool=oncall_pool,
                     has_oncall_pool="oncall_pool" in columns,
+                    closed_days=closed,
+                    half_days=half,
                     row=row.number,
                 )
             )
@@ -125,6 +139,16 @@ def _day_hours(row: Row) -> str | None:
         return str(DayHours.parse(text))
     except ValueError as exc:
         row.problem("day_hours", str(exc))
+        return None
+
+
+def _days(row: Row, column: str, parse: Callable[[str], T]) -> T | None:
+    """The department's own closed days or half days (an empty cell: none of its own)."""
+    text = row.text(column, max_length=500) or ""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        row.problem(column, str(exc))
         return None
 
 

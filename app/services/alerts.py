@@ -174,7 +174,7 @@ def check_gaps(
             local_minute(alert.end_at),
         )
         if _was_told(session, alert):
-            _tell(session, alerting, alert, Kind.COVERED, _period(policy, alert), now)
+            _tell(session, alerting, alert, Kind.COVERED, _period(session, policy, alert), now)
     closed = len(plan.covered) + len(plan.merged)
     session.add(
         GapCheck(
@@ -223,7 +223,7 @@ def remind_near(session: Session, policy: Policy, alerting: Alerting, now: datet
     ).all()
     for alert in due:
         alert.near_alert_at = now
-        _tell(session, alerting, alert, Kind.NEAR, _period(policy, alert), now)
+        _tell(session, alerting, alert, Kind.NEAR, _period(session, policy, alert), now)
     session.flush()
     return len(due)
 
@@ -235,10 +235,11 @@ def _facts(alert: GapAlert, period: Period) -> GapFacts:
     return GapFacts(alert.department.code, alert.department.name, period, alert.start_at, alert.end_at)
 
 
-def _period(policy: Policy, alert: GapAlert) -> Period:
+def _period(session: Session, policy: Policy, alert: GapAlert) -> Period:
     """The period a gap lies in (a gap never spans two: the definition of a gap cuts it there)."""
     info = queries.department_info(alert.department)
-    return periods(policy.calendar, alert.start_at, alert.end_at, info.day_hours)[0][2]
+    calendar = info.calendar_on(queries.calendar_of(session, info.code, policy.calendar))
+    return periods(calendar, alert.start_at, alert.end_at, info.day_hours)[0][2]
 
 
 def coverage_link(settings: Alerts, code: str) -> str:
@@ -475,7 +476,7 @@ def _replace_failed_sms(
     if alert is None or alert.closed_at is not None or alert.end_at <= now:
         log.info("SMS %d failed, but its gap is covered or over: no call", message.id)
         return None
-    text = spoken_text(Kind(message.purpose), _facts(alert, _period(policy, alert)))
+    text = spoken_text(Kind(message.purpose), _facts(alert, _period(session, policy, alert)))
     log.warning("SMS to %s failed (%s): calling the number instead", message.to_number, message.status)
     return _record(
         session, alerting, VOICE, message.to_number, Kind(message.purpose), text, alert.id, now, message

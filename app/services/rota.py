@@ -233,9 +233,10 @@ def _previews(
                     ShiftInfo(r.role, r.start, r.end, r.phone, r.name) for r in by_department[pool.code]
                 ]
             pool_covers = apply_overrides(pool_shifts, pool_overrides[pool.id])
+        calendar = queries.calendar_of(session, code, policy.calendar)  # its agreement's, if any
         stretches = coverage(
             queries.department_info(department),
-            policy.calendar,
+            calendar,
             covers,
             from_,
             end,

@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     VIEW_PATIENTS = "view_patients"  # the patients under responsibility and admitted (birth date only)
     EDIT_RESPONSIBILITY = "edit_responsibility"  # mark, extend and end a department's responsibility
     SHOW_CPR = "show_cpr"  # a stay's full CPR number, on an explicit and audited "show"
+    MANAGE_AGREEMENTS = "manage_agreements"  # the regional agreements (window, limits, numbers, calendar)
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {

@@ -10,6 +10,7 @@ bp = Blueprint(
 
 from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     admin,
+    agreements,
     alerts,
     auth,
     calendar,
