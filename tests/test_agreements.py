@@ -32,7 +32,7 @@ from routing import (
 from routing.agreement import municipality_key
 from routing.calendar import COPENHAGEN
 from tests import factories as f
-from tests.support import AFTER_HOURS, Clock
+from tests.support import AFTER_HOURS, FALLBACK, Clock
 
 CAPITAL = Agreement(
     code="RH",
@@ -632,3 +632,18 @@ def test_a_bad_own_calendar_in_departments_csv_is_refused_by_row_and_column(
     assert result.exit_code == 1
     assert f"{tmp_path / 'departments.csv'}:2: {problem}" in result.stderr
     assert session.scalars(select(Department)).all() == []
+
+
+@pytest.mark.usefixtures("two_agreements")
+def test_agreements_show_lists_the_deployments_own_settings_first_as_default(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["agreements", "show"])
+    assert result.exit_code == 0, result.output
+    blocks = result.stdout.split("\n\n")
+    default = blocks[0].splitlines()
+    assert default[0] == "default: the deployment's own settings (72-timers-linjen)"
+    assert "  window: 72 hours after discharge" in default
+    assert f"  after-hours line: {AFTER_HOURS}; fallback: {FALLBACK}" in default
+    assert default[-1] == "  departments: RH-KARD"  # the one without an agreement of its own
+    assert blocks[1].startswith("SJ: Region Sjælland (96-timers-linjen)")
+    only = runner.invoke(args=["agreements", "show", "default"])
+    assert only.stdout.splitlines() == default

@@ -18,7 +18,7 @@ from app.data.models import Department
 from app.intake.agreements import AgreementRecord
 from app.services.directory import Upserted
 from app.values.days import show_closed_days, show_half_days
-from routing.agreement import DEFAULT_AGREEMENT
+from routing.agreement import DEFAULT_AGREEMENT, Agreement
 
 __all__ = ["DEFAULT_AGREEMENT"]
 
@@ -150,6 +150,21 @@ def own_calendar(department: Department) -> str:
     return "; ".join(parts)
 
 
+def default_agreement(policy: Policy) -> Agreement:
+    """The rules of a department without an agreement: the deployment's own settings (the window,
+    the numbers and the calendar of the configuration; the Capital Region's model otherwise)."""
+    hours = int(policy.window.total_seconds() // 3600)
+    return Agreement(
+        code=DEFAULT_AGREEMENT,
+        name="the deployment's own settings",
+        after_hours_number=policy.after_hours_number,
+        fallback_number=policy.fallback_number,
+        calendar=policy.calendar,
+        line_name=f"{hours}-timers-linjen",
+        window=policy.window,
+    )
+
+
 @dataclass(frozen=True)
 class Wording:
     """How the prompts name the line and its window under one agreement."""
@@ -160,8 +175,8 @@ class Wording:
 
 def default_wording(policy: Policy) -> Wording:
     """The deployment's own wording (no agreement): the line named by its configured window."""
-    hours = int(policy.window.total_seconds() // 3600)
-    return Wording(f"{hours}-timers-linjen", hours)
+    rules = default_agreement(policy)
+    return Wording(rules.line_name, int(rules.window.total_seconds() // 3600))
 
 
 def wording(session: Session, policy: Policy, code: str | None) -> Wording:
