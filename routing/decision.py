@@ -423,12 +423,14 @@ def decide_for_department(
     fallback_number: str,
     pool: DepartmentInfo | None = None,
     pool_shifts: Sequence[ShiftInfo] = (),
+    nurses: bool = False,
 ) -> Decision:
     """Return the chain a call with an active responsibility for `department` rings at `now`
-    (a doctor's call: no nurse; in on-call time its `pool`'s chain, when it has one)."""
+    (a doctor's call: no nurse, unless `nurses`: a nursing caller's under a nurse-first agreement;
+    in on-call time its `pool`'s chain, when it has one)."""
     period = department.calendar_on(calendar).period(now, department.day_hours)
     chain = department_chain(
-        department, shifts, period, fallback_number, now, pool=pool, pool_shifts=pool_shifts
+        department, shifts, period, fallback_number, now, nurses=nurses, pool=pool, pool_shifts=pool_shifts
     )
     return Decision(
         route=Route.RESPONSIBILITY,

@@ -69,7 +69,7 @@ def test_demo_region_has_several_hospitals_municipalities_and_kinds_of_caller(
 ) -> None:
     _seed(app, session)
     departments = {d.code: d for d in session.scalars(select(Department))}
-    assert 6 <= len(departments) <= 8
+    assert 6 <= len(departments) <= 10
     assert len({d.hospital for d in departments.values()}) >= 5
     assert {"RH-KARD", "BFH-GER"} <= departments.keys()
     assert departments["BFH-GER"].day_hours == "08:00-15:30"
@@ -122,7 +122,7 @@ def test_seed_demo_keeps_the_callers_registry_unique_when_one_is_already_there(
 
 def test_seed_demo_flushes_and_leaves_the_commit_to_the_caller(app: Flask, session: Session) -> None:
     seed_demo(session, _vault(app), app.config["POLICY"], app.config["CLOCK"]())
-    assert session.scalar(select(func.count()).select_from(Discharge)) == 13
+    assert session.scalar(select(func.count()).select_from(Discharge)) == 14
     session.rollback()
     assert _counts(session) == {"departments": 0, "callers": 0, "shifts": 0, "discharges": 0}
 
@@ -170,8 +170,15 @@ def test_the_rota_leaves_one_oncall_gap_on_purpose(
         roles = [s.role for s in records.shifts_covering(session, department.id, tuesday_night)]
         if demo.code == GAP_DEPARTMENT:
             assert roles == ["backup"]
+        elif demo.oncall_pool:  # its nights are the pool's, which has its on-call doctor
+            assert "oncall" not in roles, demo.code
+            pool = records.find_department(session, demo.oncall_pool)
+            assert pool is not None
+            assert "oncall" in {s.role for s in records.shifts_covering(session, pool.id, tuesday_night)}
         else:
-            assert sorted(roles) == ["backup", "oncall"], demo.code
+            assert {"backup", "oncall"} <= set(roles), demo.code
+        # A ward with nurses on the rota has one at night too (rung first for nursing callers).
+        assert ("nurse" in roles) is bool(demo.nurses), demo.code
     assert f"{GAP_DEPARTMENT} has no on-call doctor" in summary
     assert "Tue 24 Nov 15:30" in summary
 
@@ -270,7 +277,7 @@ def test_no_plaintext_cpr_is_stored(app: Flask, session: Session) -> None:
     numbers = [p.cpr for p in PATIENTS]
     forms = numbers + [f"{n[:6]}-{n[6:]}" for n in numbers]
     rows = session.execute(text("SELECT * FROM discharges")).all()
-    assert len(rows) == sum(len(p.discharges) for p in PATIENTS) == 13
+    assert len(rows) == sum(len(p.discharges) for p in PATIENTS) == 14
     for row in rows:
         for value in row:
             if isinstance(value, bytes | memoryview):
@@ -345,3 +352,27 @@ def test_the_demo_refuses_callers_that_clash_with_the_registry_and_stores_nothin
         seed_demo(session, _vault(app), _policy(app), app.config["CLOCK"]())
     session.rollback()
     assert _counts(session) == {"departments": 0, "callers": 2, "shifts": 0, "discharges": 0}
+
+
+def test_the_demos_zealand_wards_ring_their_nurse_first_for_nurses_and_share_a_pool_at_night(
+    app: Flask, session: Session, clock: SettableClock
+) -> None:
+    clock.set("2026-11-23T10:00:00+01:00")
+    _seed(app, session)
+    day = _local(date(2026, 11, 23), 11)
+    night = _local(date(2026, 11, 23), 22)
+
+    def first(cpr: str, now: datetime, kind: str) -> tuple[str, str]:
+        found = decide_for_patient(session, _policy(app), _vault(app), cpr, now, caller_kind=kind)
+        target = found.decision.targets[0]
+        return target.label, target.name
+
+    # SUH-MED (Zealand, nurse first): the ward's nurse for a home nurse, the doctor for a GP.
+    assert first("2207511011", day, "home_nursing") == ("nurse", "Lene Holt, sygeplejerske")
+    assert first("2207511011", day, "gp")[0] == "day"
+    # SUH-GER at night: the pool SUH-VAGT's on-call doctor; by day its own day doctor.
+    label, name = first("0412441014", night, "gp")
+    assert label == "oncall" and name in {"Tove Borup", "Jonas Hald", "Maja Lund"}
+    assert first("0412441014", day, "gp")[0] == "day"
+    # The Capital Region's wards have no nurses on the rota: a home nurse reaches the doctor.
+    assert first("0101451001", day, "home_nursing")[0] == "day"

@@ -471,6 +471,28 @@ def test_who_answers_now_shows_the_pool_answering_at_night(
     assert POOL_DOCTOR in card and "vagthavende · Pia · fælles vagtlag SJ-MEDPOOL" in card
 
 
+def test_who_answers_now_shows_the_nurse_a_nursing_caller_reaches_first(
+    app: Flask, session: Session, pooled: dict[str, Department]
+) -> None:
+    token = add_token(session, "switchboard", ["read"], MONDAY_10)[1]
+    f.user(session, "region@x.dk", "region")
+    session.commit()
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    body = client.get("/api/v1/departments/SJ-MEDA/oncall?at=2026-11-23T10:00", headers=auth).get_json()
+    assert [(t["number"], t["name"]) for t in body["nurses_first"]] == [(NURSE, "Nina Sygeplejerske")]
+    assert NURSE not in [t["number"] for t in body["targets"]]  # the doctors' chain, as a GP's call rings
+    assert body["agreement"] == "SJ"
+    # The next morning the nurse's shift has ended: nobody is shown first.
+    later = client.get("/api/v1/departments/SJ-MEDA/oncall?at=2026-11-24T10:00", headers=auth).get_json()
+    assert later["nurses_first"] == []
+    log_in(client, "region@x.dk")
+    page = client.get("/?at=2026-11-23T10:00").get_data(as_text=True)
+    card = page[page.index('aria-label="SJ-MEDA"') :]
+    card = card[: card.index("</section>")]
+    assert "Sygeplejefaglige opkald når først sygeplejersken:" in card and "Nina Sygeplejerske" in card
+
+
 def test_the_pools_empty_night_is_a_gap_of_both_wards_and_its_shift_closes_them(
     app: Flask, session: Session, pooled: dict[str, Department]
 ) -> None:

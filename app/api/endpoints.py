@@ -11,6 +11,7 @@ from app.api import bp
 from app.api.auth import api_session, requires_scope
 from app.api.schemas import AtQuery, ContactPageSchema, ContactQuery, DepartmentSchema, OncallSchema
 from app.services import audit
+from app.services.agreements import DEFAULT_AGREEMENT
 from app.services.contacts import ContactFilter
 from app.services.directory import all_departments_listed, who_answers
 from app.services.export import contact_page
@@ -57,6 +58,10 @@ def oncall(code: str, at: str | None = None) -> Any:
         "targets": [
             {"number": t.number, "label": t.label, "name": t.name, "pool": t.pool or None}
             for t in row.decision.targets
+        ],
+        "agreement": row.agreement or DEFAULT_AGREEMENT,
+        "nurses_first": [
+            {"number": t.number, "label": t.label, "name": t.name, "pool": None} for t in row.nurses
         ],
     }
 

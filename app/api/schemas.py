@@ -39,6 +39,18 @@ class OncallSchema(Schema):
         required=True, metadata={"description": "no one of the department's own answers first"}
     )
     targets = fields.List(fields.Nested(TargetSchema), required=True)
+    agreement = fields.String(
+        required=True,
+        metadata={"description": "the code of the agreement it runs under (`default`: the deployment's own)"},
+    )
+    nurses_first = fields.List(
+        fields.Nested(TargetSchema),
+        required=True,
+        metadata={
+            "description": "under a nurse-first agreement, the nurses a nursing caller (home nursing, "
+            "nursing homes, acute nursing teams) reaches before `targets`; empty otherwise"
+        },
+    )
 
 
 class AtQuery(Schema):

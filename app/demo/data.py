@@ -27,6 +27,8 @@ class DemoDepartment:
     oncall_doctors: tuple[tuple[str, str], ...]  # vagthavende læger, rotating
     backup_doctor: tuple[str, str]  # bagvagt for the whole window
     agreement: str = "HOV"
+    oncall_pool: str | None = None  # the department whose on-call chain it takes at night
+    nurses: tuple[tuple[str, str], ...] = ()  # (name, phone): a nurse by day, another by night
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ AGREEMENTS: tuple[AgreementRecord, ...] = (
         short_stay_hours=24,
         nursing_home_short_stays=True,
         psychiatry=True,
+        nurse_first=True,
         after_hours_number="+4570151818",
         fallback_number="+4747322000",
         closed_days=["12-24", "12-31"],
@@ -221,21 +224,52 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = (
         ),
         backup_doctor=("Poul Kastrup", "+4520107003"),
     ),
+    # Region Zealand: nursing callers reach the ward's nurse first; at night two wards share the
+    # medical on-call team SUH-VAGT (an on-call pool).
     DemoDepartment(
         "SUH-MED",
         "Medicinsk Afdeling, Køge",
         "Sjællands Universitetshospital",
         "+4747321001",
-        "+4747321009",
+        None,  # its nights are the pool's
         "+4747322000",
         None,
         day_doctors=(("Signe Bech", "+4540108001"), ("Rasmus Kirk", "+4540108004")),
-        oncall_doctors=(
-            ("Tove Borup", "+4540108002"),
-            ("Jonas Hald", "+4540108005"),
-            ("Maja Lund", "+4540108006"),
-        ),
+        oncall_doctors=(),
         backup_doctor=("Erik Fog", "+4520108003"),
+        agreement="SJ",
+        oncall_pool="SUH-VAGT",
+        nurses=(("Lene Holt, sygeplejerske", "+4540108011"), ("Mette Friis, sygeplejerske", "+4540108012")),
+    ),
+    DemoDepartment(
+        "SUH-GER",
+        "Geriatrisk Afdeling, Roskilde",
+        "Sjællands Universitetshospital",
+        "+4746321001",
+        None,
+        "+4747322000",
+        None,
+        day_doctors=(("Anne Holm", "+4540109001"), ("Søren Bay", "+4540109004")),
+        oncall_doctors=(),
+        backup_doctor=("Vibeke Skov", "+4520109003"),
+        agreement="SJ",
+        oncall_pool="SUH-VAGT",
+    ),
+    DemoDepartment(
+        "SUH-VAGT",
+        "Medicinsk vagtlag (fælles vagt om natten)",
+        "Sjællands Universitetshospital",
+        "+4747321100",
+        "+4747321109",
+        "+4747322000",
+        None,
+        day_doctors=(("Kim Dahl", "+4540110001"), ("Nina Lau", "+4540110004")),
+        oncall_doctors=(
+            ("Tove Borup", "+4540110002"),
+            ("Jonas Hald", "+4540110005"),
+            ("Maja Lund", "+4540110006"),
+        ),
+        backup_doctor=("Henrik Lind", "+4520110003"),
         agreement="SJ",
     ),
 )
@@ -331,6 +365,12 @@ PATIENTS: tuple[DemoPatient, ...] = (
         True,
         "active under Zealand's 96 hours: SUH-MED, discharged 80 hours ago",
         (DemoDischarge("DEMO-0011", "SUH-MED", 80, 5 * 24, "home_nursing", "Køge", "+4556651414"),),
+    ),
+    DemoPatient(
+        "0412441014",
+        True,
+        "active: SUH-GER 30 hours ago; at night the pool SUH-VAGT answers",
+        (DemoDischarge("DEMO-0014", "SUH-GER", 30, 6 * 24, "nursing_home", "Roskilde", "+4546351515"),),
     ),
     DemoPatient(
         "1506104012",

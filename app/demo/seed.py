@@ -101,6 +101,8 @@ def department_records() -> list[DepartmentRecord]:
             day_hours=demo.day_hours,
             agreement=demo.agreement,
             has_agreement=True,
+            oncall_pool=demo.oncall_pool,
+            has_oncall_pool=True,
             row=place,
         )
         for place, demo in enumerate(DEPARTMENTS, start=1)
@@ -150,9 +152,15 @@ def rota_records(
                 name, phone = demo.day_doctors[number % len(demo.day_doctors)]
                 oncall_start = _at(day, span.end)
                 records.append(ShiftRecord(demo.code, Role.DAY, morning, oncall_start, phone, name))
+            if demo.nurses:  # a nurse by day, another by night
+                for (nurse, mobile), start, end in zip(
+                    demo.nurses, (morning, oncall_start), (oncall_start, next_morning), strict=True
+                ):
+                    if start < end:  # no day nurse on a day on call throughout
+                        records.append(ShiftRecord(demo.code, Role.NURSE, start, end, mobile, nurse))
             if demo.code == GAP_DEPARTMENT and day == gap_day:
                 window = RotaWindow(days[0], days[-1], oncall_start, next_morning)
-            else:
+            elif demo.oncall_doctors:  # none where the nights are an on-call pool's
                 name, phone = demo.oncall_doctors[(number + place) % len(demo.oncall_doctors)]
                 records.append(ShiftRecord(demo.code, Role.ONCALL, oncall_start, next_morning, phone, name))
             name, phone = demo.backup_doctor
@@ -224,8 +232,12 @@ def _summary(
     for demo in DEPARTMENTS:
         hours = demo.day_hours or str(calendar.day_hours)
         lines.append(f"  {demo.code:<10} {demo.agreement:<4} {hours}  {demo.hospital}")
-        if not demo.oncall_phone:
+        if demo.oncall_pool:
+            lines.append(f"  {'':<10} on call at night: the pool {demo.oncall_pool}")
+        elif not demo.oncall_phone:
             lines.append(f"  {'':<10} no on-call phone of its own")
+        if demo.nurses:
+            lines.append(f"  {'':<10} nurses on the rota, rung first for nursing callers")
     lines += ["", "Patients to try (fictional CPR numbers; key all 10 digits):"]
     for patient in PATIENTS:
         lines.append(f"  {patient.cpr}  {patient.expect}")

@@ -16,7 +16,7 @@ from app.data.db import Base
 from app.data.models import Caller, Department
 from app.intake.callers import CallerRecord
 from app.intake.departments import DepartmentRecord
-from routing import Decision, decide_for_department
+from routing import Decision, Role, Target, decide_for_department
 
 _LOOKUP_CHUNK = 500
 M = TypeVar("M", bound=Base)
@@ -234,6 +234,8 @@ class DepartmentNow:
     decision: Decision
     agreement: str | None = None  # the code of the agreement it runs under; None: the deployment's
     agreement_name: str | None = None
+    # Under a nurse-first agreement: the nurses a nursing caller reaches first, before `decision`'s chain.
+    nurses: tuple[Target, ...] = ()
 
     @property
     def gap(self) -> bool:
@@ -275,6 +277,17 @@ def who_answers(
             pool=pool if pool is not None and pool.code != department.code else None,
             pool_shifts=pool_shifts,
         )
+        nurses: tuple[Target, ...] = ()
+        if rules is not None and rules.nurse_first:
+            nursing = decide_for_department(
+                department=department,
+                shifts=shifts,
+                calendar=rules.calendar,
+                now=now,
+                fallback_number=rules.fallback_number,
+                nurses=True,
+            )
+            nurses = tuple(t for t in nursing.targets if t.label == Role.NURSE.value)
         rows.append(
             DepartmentNow(
                 department.code,
@@ -283,6 +296,7 @@ def who_answers(
                 decision,
                 rules.code if rules else None,
                 rules.name if rules else None,
+                nurses,
             )
         )
     return rows
