@@ -9,6 +9,7 @@ setting itself, never the process environment.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,14 +153,14 @@ class Recordings:
     def __init__(
         self,
         auth_token: str,
-        http_client: HttpClient,
+        http_client: Callable[[], HttpClient],
         *,
         region: str | None = None,
         edge: str | None = None,
         timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self._auth_token = auth_token
-        self._http_client = http_client
+        self._http_client = http_client  # a new one for each use: workers and the scheduler share this
         self._region = region
         self._edge = edge
         self._timeout = timeout
@@ -171,7 +172,7 @@ class Recordings:
             account_sid=account_sid,
             region=self._region,
             edge=self._edge,
-            http_client=self._http_client,
+            http_client=self._http_client(),
             environment={"LINJE72": "settings come from app.config"},
         )
 
