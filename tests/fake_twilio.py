@@ -66,6 +66,8 @@ class FakeTwilio(HttpClient):
         self.fail: dict[str, int] = {}
         # The recordings the provider holds, by id: (account, audio).
         self.recordings: dict[str, tuple[str, bytes]] = {}
+        # Every recording's audio as it was recorded, kept after the provider's copy is deleted.
+        self.recorded: dict[str, bytes] = {}
         self._numbers = itertools.count(1)
 
     def store_recording(self, account_sid: str, recording_sid: str, seconds: int) -> bytes:
@@ -73,6 +75,7 @@ class FakeTwilio(HttpClient):
         noise = hashlib.sha256(recording_sid.encode()).digest()
         audio = b"ID3\x04\x00" + noise * (seconds * 32)  # about 1 kB a second
         self.recordings[recording_sid] = (account_sid, audio)
+        self.recorded[recording_sid] = audio
         return audio
 
     def request(
