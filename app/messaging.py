@@ -190,7 +190,9 @@ class Recordings:
             raise RecordingError("the provider has no such recording (yet)")
         if not response.ok:
             raise RecordingError(f"the provider answered HTTP {response.status_code}")
-        body = response.body if isinstance(response, MediaResponse) else response.text.encode("latin-1")
+        if not isinstance(response, MediaResponse):  # a client that decoded the audio as text spoilt it
+            raise RecordingError("the HTTP client gave text, not audio", permanent=True)
+        body = response.body
         if not body:
             raise RecordingError("the provider gave an empty recording")
         content_type = str((response.headers or {}).get("Content-Type") or "audio/mpeg").split(";")[0]
