@@ -3,9 +3,11 @@ the provider, played to the department's staff through the app, rotated and purg
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from flask import Flask
@@ -17,6 +19,7 @@ from app import create_app
 from app.config import ConfigError
 from app.data.db import Base, dispose, session_scope
 from app.data.models import AuditEvent, Contact, FollowUp, VoiceMessage
+from app.messaging import MediaResponse, ProviderHttpClient
 from app.services import keys
 from app.services.retention import purge
 from app.values.cpr import derive_pseudonym_key, key_id, key_id_of
@@ -482,3 +485,34 @@ def test_a_message_still_at_the_provider_loses_its_audio_at_the_purge_and_its_ro
     assert trace.recordings[0] not in provider.recordings
     assert run() == 1
     assert messages(session) == []
+
+
+def test_the_provider_http_client_keeps_a_recordings_audio_as_the_bytes_it_is() -> None:
+    audio = bytes(range(256)) * 40  # not text in any encoding
+    seen: list[str] = []
+
+    class Media(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", str(len(audio)))
+            self.end_headers()
+            self.wfile.write(audio)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Media)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = (
+            f"http://127.0.0.1:{server.server_port}/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'3' * 32}.mp3"
+        )
+        response = ProviderHttpClient(timeout=5).request("GET", url, auth=(ACCOUNT, AUTH_TOKEN))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert isinstance(response, MediaResponse) and response.body == audio
+    assert seen and seen[0].startswith("Basic ")
