@@ -401,12 +401,33 @@ def _sending(settings: Mapping[str, Any]) -> Sending | None:
             "LINJE72_CALL_FROM is not set: LINJE72_SMS_FROM is a sender id, which cannot place the "
             "calls to numbers not marked mobile; give a number of the account"
         )
+    region, edge = _region_edge(settings)
+    return Sending(str(account), str(settings["TWILIO_AUTH_TOKEN"]), sms_from, call_from, region, edge)
+
+
+def _region_edge(settings: Mapping[str, Any]) -> tuple[str | None, str | None]:
     region, edge = settings.get("TWILIO_REGION") or None, settings.get("TWILIO_EDGE") or None
     if region is not None and region not in REGIONS:
         raise ConfigError(f"TWILIO_REGION must be one of {', '.join(REGIONS)}, not {region!r}")
     if edge is not None and edge not in EDGES:
         raise ConfigError(f"TWILIO_EDGE must be one of {', '.join(EDGES)}, not {edge!r}")
-    return Sending(str(account), str(settings["TWILIO_AUTH_TOKEN"]), sms_from, call_from, region, edge)
+    return region, edge
+
+
+@dataclass(frozen=True)
+class ProviderApi:
+    """How the callers' voice messages are fetched and deleted at the provider: the account's token
+    (the account itself comes with each recording's signed callback) and where the API is."""
+
+    auth_token: str
+    region: str | None = None
+    edge: str | None = None
+
+
+def provider_api_from(settings: Mapping[str, Any]) -> ProviderApi:
+    """Parse the provider API's settings; raise ConfigError naming a bad region or edge."""
+    region, edge = _region_edge(settings)
+    return ProviderApi(str(settings["TWILIO_AUTH_TOKEN"]), region, edge)
 
 
 def _sender(text: str) -> str:

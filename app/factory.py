@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import config, logs
 from app.data import db
-from app.messaging import Messenger, default_http_client
+from app.messaging import Messenger, Recordings, default_http_client
 from app.services.alerts import Alerting
 from app.services.keys import missing_keys
 from app.values.cpr import CprVault
@@ -84,6 +84,12 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["RETENTION"] = config.retention_from(settings)
     logs.configure(settings["LINJE72_LOG_LEVEL"])
     app.extensions["linje72.alerting"] = _alerting(app, settings)
+    api = config.provider_api_from(settings)
+    # Tests hand in the provider's HTTP client (PROVIDER_HTTP_CLIENT), as for the warnings.
+    recordings_http = settings.get("PROVIDER_HTTP_CLIENT") or default_http_client
+    app.extensions["linje72.recordings"] = Recordings(
+        api.auth_token, recordings_http, region=api.region, edge=api.edge
+    )
 
     from app.api import bp as api_bp
     from app.api.setup import init_api

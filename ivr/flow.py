@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Limits, Policy
 from app.data.models import Caller, Contact, DialAttempt
-from app.services import contacts, misuse
+from app.services import contacts, misuse, voice
 from app.services.agreements import Wording, wording
 from app.services.directory import identify_caller
 from app.services.patients import decide_for_patient
@@ -71,12 +71,22 @@ class DialOut:
 
 
 @dataclass(frozen=True)
+class RecordMessage:
+    """Record the caller's message after a beep; the recording goes to `step`, silence hears `silence`."""
+
+    step: str = "message"
+    max_seconds: int = 60
+    finish_on_key: str = "#"
+    silence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reply:
-    """What to say, then what to do: ask, dial, connect (bridge) or hang up (None)."""
+    """What to say, then what to do: ask, dial, record, connect (bridge) or hang up (None)."""
 
     language: str
     said: tuple[str, ...] = ()
-    then: Ask | DialOut | None = None
+    then: Ask | DialOut | RecordMessage | None = None
     bridge: bool = False
     log: dict[str, Any] = field(default_factory=dict)
 
@@ -193,6 +203,19 @@ class CallFlow:
         if contact.outcome is not None or contact.step == "ended":
             return Reply(contact.language)
         return self._dial_next(contact, "next_target")
+
+    def message_left(self, call_sid: str, recording_sid: str, account_sid: str, seconds: str) -> Reply:
+        """The caller's message ended (`<Record>`'s action): note it, thank them and end the call."""
+        contact = self._load(call_sid)
+        if contact is None:
+            return self._unknown_call(call_sid, None)
+        if contact.step not in ("message", "ended") or contact.outcome != "unanswered":
+            return self._resume(contact)
+        message = voice.note_recording(self.session, contact, recording_sid, account_sid, seconds, self.now)
+        contact.step = "ended"
+        contact.updated_at = self.now
+        key = "message_thanks" if message is not None else "message_none"
+        return Reply(contact.language, (prompts.say(contact.language, key),))
 
     def status(self, call_sid: str, from_number: str | None, call_status: str) -> None:
         """Close the record when the call ends; a caller who left before anyone accepted abandoned."""
@@ -444,13 +467,7 @@ class CallFlow:
         if position >= len(contact.targets):
             contact.outcome = "unanswered"
             contacts.mark_for_follow_up(contact)
-            contact.step = "ended"
-            if not normalise_caller_id(contact.caller_number):
-                key = "nobody_no_number"
-            else:
-                # Only a department that holds the responsibility is promised to call back.
-                key = "nobody" if _department_holds(contact) else "nobody_no_department"
-            return Reply(language, (prompts.say(language, key),))
+            return self._nobody(contact)
         target = contact.targets[position]
         attempt = DialAttempt(
             position=position,
@@ -467,6 +484,29 @@ class CallFlow:
             language,
             (prompts.say(language, message),),
             DialOut(attempt.id, attempt.number, caller_id, self.policy.ring_seconds),
+        )
+
+    def _nobody(self, contact: Contact) -> Reply:
+        """Tell the caller nobody could be reached, and offer to record a message for the call back.
+
+        A withheld number cannot be called back, but its message may still tell the department
+        enough (or say the number). A test call is never followed up: it is offered no message.
+        """
+        language = contact.language
+        if not normalise_caller_id(contact.caller_number):
+            key = "nobody_no_number"
+        else:
+            # Only a department that holds the responsibility is promised to call back.
+            key = "nobody" if _department_holds(contact) else "nobody_no_department"
+        if contact.test_call:
+            contact.step = "ended"
+            return Reply(language, (prompts.say(language, key),))
+        contact.step = "message"
+        offer = "message_offer" if _department_holds(contact) else "message_offer_hospital"
+        return Reply(
+            language,
+            (prompts.say(language, f"{key}_message"), prompts.say(language, offer)),
+            RecordMessage(silence=(prompts.say(language, "message_none"),)),
         )
 
 

@@ -70,6 +70,30 @@ PROMPTS: dict[str, dict[str, str]] = {
             "Det lykkedes ikke at få fat i nogen, og dit nummer er skjult. "
             "Ring venligst til hospitalets omstilling. Er patientens liv i fare, så ring 112. Farvel."
         ),
+        # Nobody accepted, and a message may be left (any call but a test call).
+        "nobody_message": (
+            "Det lykkedes ikke at få fat i nogen. Afdelingen ringer dig op hurtigst muligt. "
+            "Er patientens liv i fare, så ring 112."
+        ),
+        "nobody_no_department_message": (
+            "Det lykkedes ikke at få fat i nogen. Du bliver ringet op hurtigst muligt. "
+            "Er patientens liv i fare, så ring 112."
+        ),
+        "nobody_no_number_message": (
+            "Det lykkedes ikke at få fat i nogen, og dit nummer er skjult, så vi kan ikke ringe dig op. "
+            "Sig dit nummer i beskeden, eller ring til hospitalets omstilling. "
+            "Er patientens liv i fare, så ring 112."
+        ),
+        "message_offer": (
+            "Du kan indtale en kort besked efter tonen, højst ét minut. Beskeden bliver optaget og "
+            "afspillet kun for afdelingens personale. Tryk firkant eller læg på, når du er færdig."
+        ),
+        "message_offer_hospital": (
+            "Du kan indtale en kort besked efter tonen, højst ét minut. Beskeden bliver optaget og "
+            "afspillet kun for hospitalets personale. Tryk firkant eller læg på, når du er færdig."
+        ),
+        "message_thanks": "Tak. Farvel.",
+        "message_none": "Der blev ikke optaget nogen besked. Farvel.",
         "technical": "Der opstod en teknisk fejl. Du stilles nu videre til hospitalets omstilling.",
         "goodbye": "Tak for opkaldet. Farvel.",
     },
@@ -131,6 +155,28 @@ PROMPTS: dict[str, dict[str, str]] = {
         "technical": (
             "A technical error occurred. You are now being transferred to the hospital switchboard."
         ),
+        "nobody_message": (
+            "Nobody could be reached. The department will call you back. "
+            "If the patient's life is in danger, call 112."
+        ),
+        "nobody_no_department_message": (
+            "Nobody could be reached. You will be called back. If the patient's life is in danger, call 112."
+        ),
+        "nobody_no_number_message": (
+            "Nobody could be reached, and your number is withheld, so we cannot call you back. "
+            "Say your number in the message, or call the hospital switchboard. "
+            "If the patient's life is in danger, call 112."
+        ),
+        "message_offer": (
+            "You may leave a short message after the tone, at most one minute. It is recorded and "
+            "played only to the department's staff. Press hash or hang up when you are done."
+        ),
+        "message_offer_hospital": (
+            "You may leave a short message after the tone, at most one minute. It is recorded and "
+            "played only to the hospital's staff. Press hash or hang up when you are done."
+        ),
+        "message_thanks": "Thank you. Goodbye.",
+        "message_none": "No message was recorded. Goodbye.",
         "goodbye": "Thank you for calling. Goodbye.",
     },
 }

@@ -1,10 +1,11 @@
 """A telephony provider in miniature: plays TwiML the way Twilio does, against the app.
 
 `play_call` posts signed webhooks through the Flask test client, follows
-`<Gather action>`, `<Redirect>` and `<Dial action>`, and plays each `<Number url>`
-whisper as the callee. A `Phone` decides what the caller keys in and how each
-callee answers: `TerminalPhone` asks a person (`linje72 call`), `ScriptedPhone`
-follows a script (the tests).
+`<Gather action>`, `<Redirect>`, `<Dial action>` and `<Record action>`, plays each
+`<Number url>` whisper as the callee, and posts a recording's status callback once the
+call has ended. A `Phone` decides what the caller keys in, whether they leave a message,
+and how each callee answers: `TerminalPhone` asks a person (`linje72 call`),
+`ScriptedPhone` follows a script (the tests).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ class Phone(Protocol):
     def callee_hears(self, number: str, text: str) -> None: ...
     def callee_key(self, number: str) -> str | None: ...
     def connected(self, number: str) -> None: ...
+    def record(self, action: str) -> int | str | None: ...
+
+
+class RecordingStore(Protocol):
+    """Where the provider keeps what `<Record>` recorded (the tests' stand-in of its REST API)."""
+
+    def store_recording(self, account_sid: str, recording_sid: str, seconds: int) -> bytes: ...
 
 
 @dataclass
@@ -55,6 +63,9 @@ class CallTrace:
     rings: list[Ring] = field(default_factory=list)
     connected_to: str | None = None
     http_statuses: list[int] = field(default_factory=list)
+    # Messages the caller left: the recording's id, and its status callback still to be posted.
+    recordings: list[str] = field(default_factory=list)
+    callbacks: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     @property
     def rung(self) -> list[str]:
@@ -127,6 +138,7 @@ def play_call(
     other_processes: Iterable[Flask] = (),
     clients: list[Any] | None = None,
     test_call: bool = False,
+    recordings: RecordingStore | None = None,
 ) -> CallTrace:
     """Play one whole call from `/voice/incoming` to the status callback.
 
@@ -134,6 +146,8 @@ def play_call(
     would to the worker processes behind a load balancer; `clients` replaces the
     in-process test clients (e.g. with `HttpClient` for a server on loopback). With
     `test_call`, the first webhook says so and the contact is marked as a test call.
+    A message the caller leaves is kept in `recordings`, and its status callback is
+    posted after the call's (the provider finishes a recording after the call).
     """
     if clients is None:
         clients = [app.test_client()] + [other.test_client() for other in other_processes]
@@ -161,10 +175,13 @@ def play_call(
         steps = 0
         while verbs and steps < max_steps:
             steps += 1
-            verbs = _caller_turn(verbs, post, provider, base, phone, trace)
+            verbs = _caller_turn(verbs, post, provider, base, phone, trace, recordings)
     except CallerHungUp:
         pass
     provider.post("/voice/status", {**base, "CallStatus": "completed"})
+    for url, fields in trace.callbacks:
+        status, _ = provider.post(url, fields)
+        trace.http_statuses.append(status)
     return trace
 
 
@@ -186,6 +203,7 @@ def _caller_turn(
     base: dict[str, str],
     phone: Phone,
     trace: CallTrace,
+    recordings: RecordingStore | None = None,
 ) -> list[ET.Element]:
     """Play verbs until one hands control to a new document; return it ([] when the call ends)."""
     for verb in verbs:
@@ -205,9 +223,53 @@ def _caller_turn(
             return post((verb.text or "").strip())
         elif verb.tag == "Dial":
             return _dial(verb, post, provider, base, phone, trace)
+        elif verb.tag == "Record":
+            seconds = phone.record(verb.get("action", ""))
+            if seconds == HANGUP:
+                raise CallerHungUp
+            if isinstance(seconds, int) and seconds > 0:
+                return _record(verb, seconds, post, base, trace, recordings)
+            # Nothing recorded: the provider goes on with the next verb, without asking the action.
         elif verb.tag == "Hangup":
             return []
     return []
+
+
+def _record(
+    verb: ET.Element,
+    seconds: int,
+    post: Post,
+    base: dict[str, str],
+    trace: CallTrace,
+    recordings: RecordingStore | None,
+) -> list[ET.Element]:
+    """The caller spoke for `seconds` and pressed the finish key: post the action, queue the callback."""
+    length = min(seconds, int(verb.get("maxLength", "3600")))
+    sid = "RE" + secrets.token_hex(16)
+    account = base["AccountSid"]
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{account}/Recordings/{sid}"
+    if recordings is not None:
+        recordings.store_recording(account, sid, length)
+    trace.recordings.append(sid)
+    fields = {"RecordingSid": sid, "RecordingUrl": url, "RecordingDuration": str(length)}
+    callback = verb.get("recordingStatusCallback")
+    if callback:
+        trace.callbacks.append(
+            (
+                callback,
+                {
+                    "AccountSid": account,
+                    "CallSid": base["CallSid"],
+                    "RecordingStatus": "completed",
+                    "RecordingChannels": "1",
+                    "RecordingSource": "RecordVerb",
+                    **fields,
+                },
+            )
+        )
+    # Cut off at maxLength, the caller pressed nothing; else they ended with the finish key.
+    digits = "" if length < seconds else verb.get("finishOnKey", "")[:1]
+    return post(verb.get("action", ""), {**fields, "Digits": digits} if digits else fields)
 
 
 def _dial(
@@ -300,10 +362,27 @@ class ScriptedPhone:
     do not answer.
     """
 
-    def __init__(self, keys: Iterable[str | None], answers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        keys: Iterable[str | None],
+        answers: dict[str, str] | None = None,
+        *,
+        message_seconds: int | None = None,
+    ) -> None:
         self.pending = list(keys)
         self.answers = answers or {}
         self.heard: list[str] = []
+        self.message_seconds = message_seconds
+
+    def record(self, action: str) -> int | str | None:
+        """Speak for `message_seconds` and press #. Without a message: while the script still holds
+        keys, the next is used up saying nothing (nothing is recorded); after the last, hang up."""
+        if self.message_seconds:
+            return self.message_seconds
+        if self.pending:
+            self.pending.pop(0)
+            return None
+        return HANGUP
 
     def hear(self, text: str) -> None:
         self.heard.append(text)
@@ -353,6 +432,12 @@ class TerminalPhone:
         return {"a": "answer", "": "answer", "n": "no-answer", "b": "busy", "f": "failed", "h": HANGUP}.get(
             (choice or "n").lower()[:1], "no-answer"
         )
+
+    def record(self, action: str) -> int | str | None:
+        typed = self._ask("  BEEP. seconds you speak (Enter = silence, h = hang up)> ")
+        if typed is None or typed.lower() == "h":
+            return HANGUP
+        return int(typed) if typed.isdigit() else None
 
     def callee_hears(self, number: str, text: str) -> None:
         self.write(f"  WHISPER to {number}: {text}")

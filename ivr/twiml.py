@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from ivr.flow import Ask, DialOut, Reply
+from ivr.flow import Ask, DialOut, RecordMessage, Reply
 from ivr.prompts import LANGUAGE_CODES
 
 UrlFor = Callable[..., str]
@@ -46,6 +46,24 @@ def render(reply: Reply, url_for: UrlFor, voices: dict[str, str]) -> str:
         return str(response)
     for text in reply.said:
         response.say(speakable(text), voice=voice, language=language)
+    if isinstance(then, RecordMessage):
+        # Said before the beep; the recording (and its later callback) go to our own signed URLs.
+        response.record(
+            action=url_for(then.step),
+            method="POST",
+            max_length=then.max_seconds,
+            play_beep=True,
+            finish_on_key=then.finish_on_key,
+            timeout=5,
+            recording_status_callback=url_for("recording"),
+            recording_status_callback_method="POST",
+            recording_status_callback_event="completed",
+        )
+        # Nothing recorded (silence): the provider goes on here, without asking the action.
+        for text in then.silence:
+            response.say(speakable(text), voice=voice, language=language)
+        response.hangup()
+        return str(response)
     if isinstance(then, DialOut):
         dial = Dial(
             action=url_for("dial_result", attempt=then.attempt_id),

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from app.data.db import session_scope
 from app.logs import redact
-from app.services import contacts
+from app.services import contacts, voice
 from ivr.flow import CallFlow, Reply
 from ivr.prompts import LANGUAGE_CODES, say
 from ivr.security import is_signed
@@ -122,6 +122,75 @@ def status() -> Response:
         log.error("status callback failed for %s:\n%s", _sid(), redact(traceback.format_exc()))
         return Response("", status=500)
     log.info("call %s ended: %s", _sid(), call_status)
+    return Response("", status=204)
+
+
+@bp.post("/message")
+def message() -> Response:
+    """`<Record>`'s action: the caller's message ended (or they hung up while recording)."""
+    form = request.form
+    recording, account = form.get("RecordingSid", ""), form.get("AccountSid", "")
+    seconds = form.get("RecordingDuration", "")
+    return _run("message", lambda flow: flow.message_left(_sid(), recording, account, seconds))
+
+
+@bp.post("/recording")
+def recording() -> Response:
+    """The recording's status callback: note the message, copy it into our store, delete the provider's.
+
+    Answers 204 within the deadline whatever the provider does: a copy or delete that fails or is
+    slow is finished by the scheduler (a worker still busy at the deadline goes on in the background).
+    A recording that is no unanswered call's message changes nothing. Never logs the recording's URL.
+    """
+    form = request.form
+    if form.get("RecordingStatus", "") != "completed":
+        return Response("", status=204)  # absent or failed: nothing to keep
+    recording_sid, account = form.get("RecordingSid", ""), form.get("AccountSid", "")
+    seconds = form.get("RecordingDuration", "")
+    config = current_app.config
+    deadline, now = config["POLICY"].webhook_deadline, config["CLOCK"]()
+    started = time.monotonic()
+
+    def note(late: threading.Event) -> int | None:
+        with session_scope(write=True, call=True) as session:
+            contact = contacts.find_contact(session, _sid())
+            kept = (
+                voice.note_recording(session, contact, recording_sid, account, seconds, now)
+                if contact
+                else None
+            )
+            message_id = kept.id if kept is not None else None
+            _raise_if_late(late)
+        return message_id
+
+    try:
+        message_id = _with_deadline(note, deadline)
+    except Exception:
+        log.error("recording callback failed for %s:\n%s", _sid(), redact(traceback.format_exc()))
+        return Response("", status=500)
+    if message_id is None:
+        log.info("call %s: recording %s not kept (no unanswered call of ours)", _sid(), recording_sid[:34])
+        return Response("", status=204)
+    recordings, vault = current_app.extensions["linje72.recordings"], current_app.extensions["linje72.vault"]
+
+    def copy(_late: threading.Event) -> bool:
+        return voice.copy_message(
+            lambda: session_scope(write=True, call=True), recordings, vault, message_id, now
+        )
+
+    try:
+        done = _with_deadline(copy, deadline - (time.monotonic() - started))
+    except DeadlinePassed:
+        done = False
+        log.info(
+            "call %s: voice message %d is still being copied; the scheduler finishes it", _sid(), message_id
+        )
+    except Exception:
+        done = False
+        log.error("copying voice message %d failed:\n%s", message_id, redact(traceback.format_exc()))
+    log.info(
+        "call %s: voice message %d %s", _sid(), message_id, "stored" if done else "left to the scheduler"
+    )
     return Response("", status=204)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Policy
 from app.data.db import get_engine, session_scope
-from app.services import alerts
+from app.services import alerts, voice
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
 from app.services.retention import purge
@@ -105,6 +105,18 @@ def _send_pending(policy: Policy, alerting: alerts.Alerting, now: datetime) -> i
     with session_scope(write=True) as session:
         waiting = alerts.pending(session, now)
     return alerts.deliver(waiting, policy, alerting, now, lambda: session_scope(write=True))
+
+
+def copy_voice_messages(app: Flask) -> int:
+    """Every minute: copy the callers' messages not stored yet, delete the provider's copies of those
+    stored. Returns how many were finished. Each step is its own transaction (app.services.voice)."""
+    with app.app_context():
+        return voice.copy_pending(
+            lambda: session_scope(write=True),
+            app.extensions["linje72.recordings"],
+            app.extensions["linje72.vault"],
+            app.config["CLOCK"](),
+        )
 
 
 # Copenhagen time: the quietest hour of the line, after the day's calls have ended.
@@ -213,6 +225,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         args=(purge_old_data, app),
         id="purge",
         misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        _run_alert_job, "interval", minutes=1, args=(copy_voice_messages, app), id="voice_messages"
     )
     # First at start: a publish made while no scheduler ran is checked at once.
     scheduler.add_job(

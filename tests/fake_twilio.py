@@ -1,4 +1,5 @@
-"""A stand-in for the provider's REST API: records each request, answers as Messages and Calls do.
+"""A stand-in for the provider's REST API: records each request, answers as Messages, Calls and
+Recordings do (a recording's audio served, its DELETE taken).
 
 Handed to the app as its HTTP client (PROVIDER_HTTP_CLIENT), so the real `twilio` Client
 builds every request (URL, region, edge, auth, fields) and nothing leaves the machine.
@@ -6,9 +7,11 @@ builds every request (URL, region, edge, auth, fields) and nothing leaves the ma
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
+import re
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +22,10 @@ from requests import ConnectionError as RequestsConnectionError
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
+
+from app.messaging import MediaResponse
+
+RECORDING = re.compile(r"/Accounts/(AC[0-9a-f]{32})/Recordings/(RE[0-9a-f]{32})\.(mp3|json)$")
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,13 @@ class Sent:
 
     @property
     def kind(self) -> str:
-        return (
-            "sms"
-            if self.url.endswith("/Messages.json")
-            else "call"
-            if self.url.endswith("/Calls.json")
-            else "?"
-        )
+        if self.url.endswith("/Messages.json"):
+            return "sms"
+        if self.url.endswith("/Calls.json"):
+            return "call"
+        if RECORDING.search(self.url):
+            return "media" if self.method == "GET" else "delete" if self.method == "DELETE" else "?"
+        return "?"
 
     @property
     def host(self) -> str:
@@ -46,7 +53,8 @@ class Sent:
 
 
 class FakeTwilio(HttpClient):
-    """Answer Messages and Calls like the provider; or refuse them (`refuse`), or be `unreachable`."""
+    """Answer Messages, Calls and Recordings like the provider; or refuse them (`refuse`), fail the
+    next few of a kind as a network error would (`fail`), or be `unreachable`."""
 
     def __init__(self) -> None:
         super().__init__(logger=logging.getLogger("tests.fake_twilio"), is_async=False)
@@ -54,7 +62,21 @@ class FakeTwilio(HttpClient):
         # By kind ("sms", "call"): the HTTP status, provider error code and message to answer with.
         self.refuse: dict[str, tuple[int, int, str]] = {}
         self.unreachable = False
+        # By kind: how many of the next such requests fail as if the provider could not be reached.
+        self.fail: dict[str, int] = {}
+        # The recordings the provider holds, by id: (account, audio).
+        self.recordings: dict[str, tuple[str, bytes]] = {}
+        # Every recording's audio as it was recorded, kept after the provider's copy is deleted.
+        self.recorded: dict[str, bytes] = {}
         self._numbers = itertools.count(1)
+
+    def store_recording(self, account_sid: str, recording_sid: str, seconds: int) -> bytes:
+        """Keep a recording as the provider does after a <Record>; return its audio (MP3-shaped bytes)."""
+        noise = hashlib.sha256(recording_sid.encode()).digest()
+        audio = b"ID3\x04\x00" + noise * (seconds * 32)  # about 1 kB a second
+        self.recordings[recording_sid] = (account_sid, audio)
+        self.recorded[recording_sid] = audio
+        return audio
 
     def request(
         self,
@@ -71,10 +93,15 @@ class FakeTwilio(HttpClient):
             raise RequestsConnectionError("the provider is not reachable (stand-in)")
         request = Sent(method, uri, dict(data or {}), auth)
         self.sent.append(request)
+        if self.fail.get(request.kind, 0) > 0:
+            self.fail[request.kind] -= 1
+            raise RequestsConnectionError("the provider did not answer in time (stand-in)")
         if request.kind in self.refuse:
             status, code, message = self.refuse[request.kind]
             body = {"code": code, "message": message, "status": status, "more_info": ""}
             return Response(status, json.dumps(body))
+        if request.kind in ("media", "delete"):
+            return self._recording(request)
         number = next(self._numbers)
         if request.kind == "sms":
             sid = f"SM{number:032x}"
@@ -83,6 +110,18 @@ class FakeTwilio(HttpClient):
             sid = f"CA{number:032x}"
             return Response(201, json.dumps({"sid": sid, "status": "queued", "to": data and data.get("To")}))
         return Response(404, json.dumps({"code": 20404, "message": "not found", "status": 404}))
+
+    def _recording(self, request: Sent) -> Response:
+        found = RECORDING.search(request.url)
+        assert found is not None
+        account, sid = found.group(1), found.group(2)
+        held = self.recordings.get(sid)
+        if held is None or held[0] != account:
+            return Response(404, json.dumps({"code": 20404, "message": "not found", "status": 404}))
+        if request.kind == "media":
+            return MediaResponse(200, held[1], {"Content-Type": "audio/mpeg"})
+        del self.recordings[sid]
+        return Response(204, "")
 
     def of_kind(self, kind: str) -> list[Sent]:
         return [request for request in self.sent if request.kind == kind]

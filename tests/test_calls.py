@@ -60,7 +60,8 @@ def test_nobody_accepting_rings_the_whole_chain_once_each_and_promises_a_callbac
     trace = play_call(app, NURSE, ScriptedPhone(["0101401234", "1"]))
 
     assert trace.rung == chain
-    assert "Afdelingen ringer dig op" in trace.said[-1]
+    assert "Afdelingen ringer dig op" in trace.said[-2]
+    assert "indtale en kort besked efter tonen" in trace.said[-1]  # the caller hung up at the tone
     row = contact(session)
     assert (row.route, row.period, row.outcome, row.follow_up) == (
         "responsibility",
@@ -330,7 +331,7 @@ def test_a_withheld_number_is_asked_for_the_unit_code_and_not_promised_a_callbac
 ) -> None:
     trace = play_call(app, caller_id, ScriptedPhone(["4713#", "0101401234", "1"]))
     assert "enhedskode" in trace.said[0]
-    assert "dit nummer er skjult" in trace.said[-1]
+    assert "dit nummer er skjult, så vi kan ikke ringe dig op" in trace.said[-2]
     row = contact(session)
     assert (row.caller_organisation, row.outcome) == ("Kildegården", "unanswered")
 
@@ -377,16 +378,17 @@ def test_when_nobody_answers_about_a_patient_without_a_department_no_department_
     app: Flask, session: Session
 ) -> None:
     trace = play_call(app, NURSE, ScriptedPhone(["1503521236", "1"]))  # an unknown patient
-    assert trace.said[-1] == (
+    assert trace.said[-2] == (
         "Det lykkedes ikke at få fat i nogen. Du bliver ringet op hurtigst muligt. "
-        "Er patientens liv i fare, så ring 112. Farvel."
+        "Er patientens liv i fare, så ring 112."
     )
+    assert "kun for hospitalets personale" in trace.said[-1]
     assert contact(session).follow_up is True
 
 
 @pytest.mark.usefixtures("region")
 def test_the_fallback_line_calling_in_is_never_rung_back(app: Flask, session: Session) -> None:
-    trace = play_call(app, FALLBACK, ScriptedPhone(["1#", "2#", "3#"]))
+    trace = play_call(app, FALLBACK, ScriptedPhone(["1#", "2#", "3#", None]))  # silent at the tone
     assert trace.rung == []
-    assert "Farvel" in trace.said[-1]
+    assert trace.said[-1] == "Der blev ikke optaget nogen besked. Farvel."
     assert contact(session).route == "unidentified_caller"

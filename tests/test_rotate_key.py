@@ -119,7 +119,7 @@ def test_calls_find_every_patient_before_during_and_after_the_rotation(
     with rotating.app_context(), session_scope(write=True) as batch:
         assert keys.rotate_stays(batch, vault, 0, 2)[0] == 2
     with rotating.app_context(), session_scope() as check:
-        assert keys.left_to_rotate(check, vault) == {"stays": 2, "calls": 4}
+        assert keys.left_to_rotate(check, vault) == {"stays": 2, "calls": 4, "voice messages": 0}
     assert routes(rotating) == ALL_RESPONSIBLE
     assert reaches_the_department(rotating, PATIENTS[0], 10)  # rewritten
     assert reaches_the_department(rotating, PATIENTS[3], 11)  # not yet
@@ -209,7 +209,7 @@ def test_with_the_old_key_removed_after_the_rotation_everything_still_works(
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:3] == [
         f"Rotating to key id {key_id(NEW)} (previous: key id {key_id(OLD)}).",
-        "Left to rewrite: 4 stays, 4 calls.",
+        "Left to rewrite: 4 stays, 4 calls, 0 voice messages.",
         "  stays: 3 rewritten, 1 left",
     ]
     assert result.output.splitlines()[-1] == (
@@ -219,7 +219,7 @@ def test_with_the_old_key_removed_after_the_rotation_everything_still_works(
 
     after = make_app(NEW)
     again = after.test_cli_runner().invoke(args=["rotate-key", "--pause", "0"])
-    assert "Left to rewrite: 0 stays, 0 calls." in again.output and again.exit_code == 0
+    assert "Left to rewrite: 0 stays, 0 calls, 0 voice messages." in again.output and again.exit_code == 0
     assert all(reaches_the_department(after, cpr, 20 + n) for n, cpr in enumerate(PATIENTS))
 
 

@@ -55,7 +55,8 @@ def rotate_key(batch: int, pause: float) -> None:
     with session_scope() as session:
         left = keys.left_to_rotate(session, vault)
     click.echo(f"Rotating to key id {vault.key_id} (previous: {previous}).")
-    click.echo(f"Left to rewrite: {left['stays']} stays, {left['calls']} calls.")
+    stays, calls, messages = left["stays"], left["calls"], left["voice messages"]
+    click.echo(f"Left to rewrite: {stays} stays, {calls} calls, {messages} voice messages.")
 
     def progress(store: str, done: int, remaining: int) -> None:
         click.echo(f"  {store}: {done} rewritten, {remaining} left")
@@ -72,7 +73,7 @@ def rotate_key(batch: int, pause: float) -> None:
         click.echo(f"linje72: {exc}. Nothing was changed.", err=True)
         sys.exit(2)
     click.echo(
-        f"Rewritten: {report.stays} stays, {report.calls} calls; "
+        f"Rewritten: {report.stays} stays, {report.calls} calls, {report.voice_messages} voice messages; "
         f"{report.patients} patients' records moved to the new lookup key."
     )
     if report.left:

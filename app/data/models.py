@@ -290,6 +290,10 @@ class VoiceMessage(Base):
     audio_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)  # None until copied
     stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The provider account the recording is in (from its signed callback): the scheduler's retries need it.
+    account_sid: Mapped[str | None] = mapped_column(String(34))
+    # Why copying or deleting at the provider last failed (never a URL); None once it worked.
+    error: Mapped[str | None] = mapped_column(String(200))
 
     contact: Mapped[Contact] = relationship()
 

@@ -7,7 +7,8 @@ calls that are not under the current key yet: decrypt, encrypt again, new lookup
 patient's record moved to the new lookup key with them. Each batch is one short transaction;
 rows are selected by "not under the current key", so a rotation stopped anywhere resumes where
 it was, and a row rewritten twice is the same row. Export pseudonyms are not touched (their key
-does not rotate: LINJE72_PSEUDONYM_KEY).
+does not rotate: LINJE72_PSEUDONYM_KEY). The callers' voice messages are encrypted with the same
+keys (app.services.voice) and rewritten the same way, in smaller batches (each is audio).
 """
 
 from __future__ import annotations
@@ -21,18 +22,24 @@ from typing import Any
 from sqlalchemy import ColumnElement, LargeBinary, func, literal_column, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.data.models import Contact, Discharge, Patient
+from app.data.models import Contact, Discharge, Patient, VoiceMessage
+from app.services.voice import AUDIO
 from app.values.cpr import KEY_ID_BYTES, TAG, CprVault, VaultKeyMissing, describe_key
 
 log = logging.getLogger("linje72.keys")
 
 BATCH = 500
+# Voice messages per transaction: a minute of audio is about a megabyte.
+VOICE_BATCH = 20
 Scope = Callable[[], AbstractContextManager[Session]]
-# The stored CPR numbers: the stays' and the calls' (the call's patient, kept for follow-up).
+# What is stored under the keys: the stays' and the calls' CPR numbers (the call's patient, kept for
+# follow-up), and the callers' voice messages.
 STORES: tuple[tuple[str, Any, InstrumentedAttribute[Any]], ...] = (
     ("stays", Discharge, Discharge.cpr_encrypted),
     ("calls", Contact, Contact.patient_cpr_encrypted),
+    ("voice messages", VoiceMessage, VoiceMessage.audio_encrypted),
 )
+VOICE = STORES[2][0]
 
 
 class KeysMissing(RuntimeError):
@@ -44,6 +51,7 @@ class RotationReport:
     stays: int = 0  # stays rewritten under the current key
     calls: int = 0  # calls whose patient's CPR number was rewritten
     patients: int = 0  # patients' records moved to the current key's lookup key
+    voice_messages: int = 0  # voice messages whose audio was rewritten
     left: int = 0  # rows still not under the current key (written meanwhile by a process on the old key)
 
 
@@ -80,11 +88,11 @@ def missing_keys(session: Session, vault: CprVault) -> str | None:
             sample = session.scalar(
                 select(column).where(_prefix(column, len(TAG) + KEY_ID_BYTES) == prefix).limit(1)
             )
-            if sample is not None and not _opens(vault, sample):
+            if sample is not None and not _opens(vault, sample, name):
                 problems.append(f"{count} {name} under {describe_key(sample)}")
         old = select(column).where(column.is_not(None), tag != TAG).order_by(model.id).limit(1)
         sample = session.scalar(old)
-        if sample is not None and not _opens(vault, sample):
+        if sample is not None and not _opens(vault, sample, name):
             count = session.scalar(
                 select(func.count()).select_from(model).where(column.is_not(None), tag != TAG)
             )
@@ -100,9 +108,13 @@ def missing_keys(session: Session, vault: CprVault) -> str | None:
     )
 
 
-def _opens(vault: CprVault, blob: bytes) -> bool:
+def _opens(vault: CprVault, blob: bytes, store: str) -> bool:
+    """Whether the vault holds the key `blob` was made with (a CPR number, or a voice message's audio)."""
     try:
-        vault.decrypt(blob)
+        if store == VOICE:
+            vault.decrypt_bytes(blob, AUDIO)
+        else:
+            vault.decrypt(blob)
     except VaultKeyMissing:
         return False
     return True
@@ -186,6 +198,26 @@ def rotate_calls(session: Session, vault: CprVault, after: int, batch: int = BAT
     return len(rows), rows[-1][0]
 
 
+def rotate_voice(session: Session, vault: CprVault, after: int, batch: int = VOICE_BATCH) -> tuple[int, int]:
+    """Rewrite the audio of up to `batch` voice messages above id `after`; return (count, last id)."""
+    rows = session.execute(
+        select(VoiceMessage.id, VoiceMessage.audio_encrypted)
+        .where(VoiceMessage.id > after, _not_current(VoiceMessage.audio_encrypted, vault))
+        .order_by(VoiceMessage.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0, after
+    changes = [
+        {"id": row_id, "audio_encrypted": vault.encrypt_bytes(vault.decrypt_bytes(blob, AUDIO), AUDIO)}
+        for row_id, blob in rows
+        if blob is not None
+    ]
+    session.execute(update(VoiceMessage), changes)
+    return len(rows), rows[-1][0]
+
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -240,14 +272,28 @@ def rotate(
                 break
             if rest:
                 rest()
+        after = 0
+        voice_batch = min(batch, VOICE_BATCH)
+        while True:
+            with scope() as session:
+                done, after = rotate_voice(session, vault, after, voice_batch)
+            report.voice_messages += done
+            left[VOICE] = max(0, left[VOICE] - done)
+            if progress and done:
+                progress(VOICE, report.voice_messages, left[VOICE])
+            if done < voice_batch:
+                break
+            if rest:
+                rest()
         with scope() as session:
             left = left_to_rotate(session, vault)
     report.left = sum(left.values())
     log.info(
-        "key rotation to key id %s: %d stays, %d calls, %d patients rewritten; %d left",
+        "key rotation to key id %s: %d stays, %d calls, %d voice messages, %d patients rewritten; %d left",
         vault.key_id,
         report.stays,
         report.calls,
+        report.voice_messages,
         report.patients,
         report.left,
     )

@@ -5,6 +5,8 @@ Every night (and by `linje72 purge`) the scheduler
    period, route, outcome and caller kind; no number, name or patient);
 2. thins the calls that started more than the retention ago: the caller's number, the patient's
    pseudonym, CPR ciphertext and birth date, the link to the stay, the numbers and names rung;
+   and deletes their voice messages (a message whose provider copy is not deleted yet loses its
+   audio here, and its row once the scheduler has deleted that copy);
 3. deletes the stays whose responsibility ended more than the retention ago, the patients with no
    stay left, and the patient look-ups, security events and feed messages older than that.
 
@@ -36,6 +38,7 @@ from app.data.models import (
     PatientLookup,
     SecurityEvent,
     StayMessage,
+    VoiceMessage,
 )
 from routing.calendar import local_date
 
@@ -51,6 +54,7 @@ class PurgeReport:
 
     counted: int = 0  # ended calls added to the statistics
     contacts: int = 0  # calls whose personal data was removed
+    voice_messages: int = 0  # callers' messages deleted (or their audio, until the provider's copy is gone)
     stays: int = 0
     patients: int = 0
     lookups: int = 0
@@ -65,6 +69,7 @@ class PurgeReport:
 LABELS = {
     "counted": "calls added to the statistics",
     "contacts": "calls thinned (personal data removed)",
+    "voice_messages": "voice messages deleted",
     "stays": "stays deleted",
     "patients": "patients deleted (no stay left)",
     "lookups": "patient look-ups deleted",
@@ -95,6 +100,7 @@ def purge(
         with scope() as session:
             report.counted = _count(session, Contact, _uncounted())
             report.contacts = _count(session, Contact, _to_thin(cutoff, counted_only=False))
+            report.voice_messages = _count(session, VoiceMessage, _voice_over(cutoff))
             report.stays = _count(session, Discharge, _stay_over(cutoff, window))
             report.patients = _count(
                 session, Patient, _patient_over(cutoff, stays_left=_stays_kept(cutoff, window))
@@ -106,6 +112,7 @@ def purge(
         return report
     report.counted = _in_batches(scope, lambda s: count_calls(s, now, batch), batch)
     report.contacts = _in_batches(scope, lambda s: thin_contacts(s, cutoff, now, batch), batch)
+    report.voice_messages = _in_batches(scope, lambda s: delete_voice_messages(s, cutoff, batch), batch)
     report.stays = _in_batches(scope, lambda s: delete_stays(s, cutoff, window, batch), batch)
     report.patients = _in_batches(scope, lambda s: _delete(s, Patient, _patient_over(cutoff), batch), batch)
     report.lookups = _in_batches(
@@ -264,6 +271,36 @@ def thin_contacts(session: Session, cutoff: datetime, now: datetime, batch: int 
     )
     session.execute(update(DialAttempt).where(DialAttempt.contact_id.in_(ids)).values(number="", name=""))
     return len(ids)
+
+
+def _voice_over(cutoff: datetime) -> ColumnElement[bool]:
+    """A message of an ended call started before `cutoff`, with audio or a row still to delete."""
+    old_calls = select(Contact.id).where(Contact.ended_at.is_not(None), Contact.started_at < cutoff)
+    return and_(
+        VoiceMessage.contact_id.in_(old_calls),
+        or_(VoiceMessage.audio_encrypted.is_not(None), VoiceMessage.provider_deleted_at.is_not(None)),
+    )
+
+
+def delete_voice_messages(session: Session, cutoff: datetime, batch: int = BATCH) -> int:
+    """Delete up to `batch` voice messages of calls started before `cutoff`; return how many.
+
+    A message whose copy at the provider is not deleted yet keeps its row without audio, so that the
+    scheduler still deletes that copy; the next purge deletes the row.
+    """
+    rows = session.execute(
+        select(VoiceMessage.id, VoiceMessage.provider_deleted_at)
+        .where(_voice_over(cutoff))
+        .order_by(VoiceMessage.id)
+        .limit(batch)
+    ).all()
+    gone = [row_id for row_id, deleted_at in rows if deleted_at is not None]
+    waiting = [row_id for row_id, deleted_at in rows if deleted_at is None]
+    if gone:
+        session.execute(delete(VoiceMessage).where(VoiceMessage.id.in_(gone)))
+    if waiting:
+        session.execute(update(VoiceMessage).where(VoiceMessage.id.in_(waiting)).values(audio_encrypted=None))
+    return len(rows)
 
 
 # --- stays and patients --------------------------------------------------------

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     EDIT_RESPONSIBILITY = "edit_responsibility"  # mark, extend and end a department's responsibility
     SHOW_CPR = "show_cpr"  # a stay's full CPR number, on an explicit and audited "show"
     MANAGE_AGREEMENTS = "manage_agreements"  # the regional agreements (window, limits, numbers, calendar)
+    PLAY_MESSAGES = "play_messages"  # a caller's voice message on a follow-up task, audited
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
@@ -50,6 +51,7 @@ PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
             Permission.VIEW_PATIENTS,
             Permission.EDIT_RESPONSIBILITY,
             Permission.SHOW_CPR,
+            Permission.PLAY_MESSAGES,
         }
     ),
     # The region follows the arrangement: it sees the patients by birth date, and changes nothing.

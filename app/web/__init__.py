@@ -21,4 +21,5 @@ from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     patients,
     rota,
     sso,
+    voice,
 )
