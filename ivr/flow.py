@@ -439,7 +439,7 @@ class CallFlow:
         contact.updated_at = self.now
         if position >= len(contact.targets):
             contact.outcome = "unanswered"
-            contacts.mark_for_follow_up(contact)
+            contacts.mark_for_follow_up(contact, self.now)
             contact.step = "ended"
             if not normalise_caller_id(contact.caller_number):
                 key = "nobody_no_number"

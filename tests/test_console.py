@@ -70,6 +70,7 @@ PAGES = (
     "/overrides",
     "/overrides/new",
     "/patients",
+    "/followup",
 )
 COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
 ROTA = {"/rota/upload": 200, "/rota/versions": 200, "/overrides": 200, "/overrides/new": 200}
@@ -84,6 +85,7 @@ ALLOWED = {
         **COVERAGE,
         **ROTA,
         "/patients": 200,
+        "/followup": 200,
     },
     "planner": {
         "/": 200,
@@ -93,6 +95,7 @@ ALLOWED = {
         **COVERAGE,
         **ROTA,
         "/patients": 403,
+        "/followup": 403,
     },
     "department": {
         "/": 200,
@@ -102,6 +105,7 @@ ALLOWED = {
         **COVERAGE,
         **NO_ROTA,
         "/patients": 200,
+        "/followup": 200,
     },
     "region": {
         "/": 200,
@@ -111,6 +115,7 @@ ALLOWED = {
         **COVERAGE,
         **NO_ROTA,
         "/patients": 200,
+        "/followup": 403,
     },
     "disabled": {},
 }

@@ -28,6 +28,9 @@ class Permission(enum.StrEnum):
     VIEW_PATIENTS = "view_patients"  # the patients under responsibility and admitted (birth date only)
     EDIT_RESPONSIBILITY = "edit_responsibility"  # mark, extend and end a department's responsibility
     SHOW_CPR = "show_cpr"  # a stay's full CPR number, on an explicit and audited "show"
+    # The call-back worklist (claim, close), and recording what a connected call led to. Not the
+    # region's: it sees how follow-up works in counts, never the callers and patients behind them.
+    FOLLOW_UP = "follow_up"
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
@@ -49,6 +52,7 @@ PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
             Permission.VIEW_PATIENTS,
             Permission.EDIT_RESPONSIBILITY,
             Permission.SHOW_CPR,
+            Permission.FOLLOW_UP,
         }
     ),
     # The region follows the arrangement: it sees the patients by birth date, and changes nothing.

@@ -16,6 +16,7 @@ from app.values.access import Permission
 from app.values.times import TimeError, local_minute, parse_time
 from app.web import bp
 from app.web.coverage import gaps_ahead
+from app.web.followup import RESULT_LABELS
 from app.web.guard import now, record, requires
 from routing import Route
 from routing.calendar import COPENHAGEN
@@ -98,6 +99,7 @@ def contacts() -> str:
             routes=[route.value for route in Route],
             outcomes=OUTCOMES,
             cap=COUNT_CAP,
+            results=RESULT_LABELS,
         )
 
 
