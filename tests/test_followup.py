@@ -296,3 +296,32 @@ def test_the_audit_log_is_searched_per_patient_by_cpr_number_in_a_form(
 
 def test_the_overdue_time_is_configuration(app: Flask) -> None:
     assert app.config["FOLLOW_UPS"].overdue == timedelta(minutes=60)
+
+
+def test_the_api_lists_the_tasks_with_the_patient_masked_and_the_view_audited(
+    app: Flask, session: Session, unanswered: int
+) -> None:
+    from app.services.tokens import add_token
+    from app.values.times import parse_time
+
+    token = add_token(session, "Omstilling", ["read"], parse_time("2026-11-23T09:00"))[1]
+    session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    body = client.get("/api/v1/followups?department=RH-KARD", headers=headers).get_json()
+    assert body["total"] == 1
+    (item,) = body["items"]
+    assert (item["id"], item["department"], item["callback_number"], item["patient_born"]) == (
+        unanswered,
+        "RH-KARD",
+        VALBY,
+        "010140-xxxx",
+    )
+    assert item["caller_organisation"] == "Hjemmesygeplejen Valby" and item["claimed_by"] is None
+    assert item["link"] == f"http://localhost/followup/{unanswered}" and "0101401234" not in str(body)
+    assert client.get("/api/v1/followups?status=closed", headers=headers).get_json()["total"] == 0
+    assert client.get("/api/v1/followups?department=BFH-GER", headers=headers).get_json()["total"] == 0
+    assert client.get("/api/v1/followups?status=maybe", headers=headers).status_code == 422
+    session.rollback()
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.target == "follow-up list").limit(1))
+    assert event.actor == "API token Omstilling" and "patient P-" in event.detail
