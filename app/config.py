@@ -95,6 +95,11 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_RETENTION_DAYS": "180",
     # A TOML file mapping the hospitals' department and disposition codes to ours (HL7 feeds).
     "LINJE72_FEED_MAPPINGS": None,
+    # The follow-up worklist: when an open task is overdue, and when its reminders go out (to whoever
+    # answers first for the department, then to the backup), in minutes after the call.
+    "LINJE72_FOLLOWUP_OVERDUE_MINUTES": "60",
+    "LINJE72_REMINDER_FIRST_MINUTES": "15",
+    "LINJE72_REMINDER_SECOND_MINUTES": "45",
 }
 
 
@@ -158,6 +163,7 @@ def check(settings: Mapping[str, Any]) -> None:
         raise ConfigError(f"LINJE72_PUBLIC_URL {problem}")
     keys_from(settings)
     retention_from(settings)
+    follow_ups_from(settings)
 
 
 # Less than this and a mistyped setting (18 for 180) would erase the contacts the departments
@@ -174,6 +180,31 @@ def retention_from(settings: Mapping[str, Any]) -> timedelta:
             f"LINJE72_RETENTION_DAYS must be a whole number of days from {low} to {high}, not {text!r}"
         )
     return timedelta(days=int(text))
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """When a call-back task is overdue on the worklist, and when its two reminders go out."""
+
+    overdue: timedelta = timedelta(minutes=60)
+    first_reminder: timedelta = timedelta(minutes=15)
+    second_reminder: timedelta = timedelta(minutes=45)
+
+
+def follow_ups_from(settings: Mapping[str, Any]) -> FollowUps:
+    """Parse the worklist's settings; raise ConfigError naming a bad one."""
+
+    def minutes(name: str) -> timedelta:
+        return timedelta(minutes=_setting(settings, name, _positive_int))
+
+    first = minutes("LINJE72_REMINDER_FIRST_MINUTES")
+    second = minutes("LINJE72_REMINDER_SECOND_MINUTES")
+    if second <= first:
+        raise ConfigError(
+            "LINJE72_REMINDER_SECOND_MINUTES must be later than LINJE72_REMINDER_FIRST_MINUTES: "
+            "the backup hears after whoever answers first"
+        )
+    return FollowUps(minutes("LINJE72_FOLLOWUP_OVERDUE_MINUTES"), first, second)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     vault = CprVault(keys.secret, keys.previous, keys.pseudonym_key)
     app.extensions["linje72.vault"] = vault
     app.config["RETENTION"] = config.retention_from(settings)
+    app.config["FOLLOW_UPS"] = config.follow_ups_from(settings)
     logs.configure(settings["LINJE72_LOG_LEVEL"])
     app.extensions["linje72.alerting"] = _alerting(app, settings)
     api = config.provider_api_from(settings)

@@ -466,7 +466,7 @@ class CallFlow:
         contact.updated_at = self.now
         if position >= len(contact.targets):
             contact.outcome = "unanswered"
-            contacts.mark_for_follow_up(contact)
+            contacts.mark_for_follow_up(contact, self.now)
             return self._nobody(contact)
         target = contact.targets[position]
         attempt = DialAttempt(

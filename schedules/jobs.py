@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Policy
 from app.data.db import get_engine, session_scope
-from app.services import alerts, voice
+from app.services import alerts, reminders, voice
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
 from app.services.retention import purge
@@ -98,6 +98,22 @@ def watch_rota(app: Flask) -> int:
             if alerts.rota_changed(session):
                 alerts.check_gaps(session, policy, alerting, now, "change")
             alerts.remind_near(session, policy, alerting, now)
+        return _send_pending(policy, alerting, now)
+
+
+# How often the scheduler looks for call-back tasks whose reminder is due.
+REMINDER_MINUTES = 1
+
+
+def remind_follow_ups(app: Flask) -> int:
+    """Every minute: remind of call-back tasks nobody has taken (on call, then the backup), then send.
+
+    Returns how many messages the provider took.
+    """
+    with app.app_context():
+        now, policy, alerting = app.config["CLOCK"](), app.config["POLICY"], _alerting(app)
+        with session_scope(write=True) as session:
+            reminders.remind(session, policy, alerting, app.config["FOLLOW_UPS"], now)
         return _send_pending(policy, alerting, now)
 
 
@@ -228,6 +244,15 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     )
     scheduler.add_job(
         _run_alert_job, "interval", minutes=1, args=(copy_voice_messages, app), id="voice_messages"
+    )
+    scheduler.add_job(
+        _run_alert_job,
+        "interval",
+        minutes=REMINDER_MINUTES,
+        args=(remind_follow_ups, app),
+        id="follow_up_reminders",
+        misfire_grace_time=60,
+        coalesce=True,
     )
     # First at start: a publish made while no scheduler ran is checked at once.
     scheduler.add_job(

@@ -47,7 +47,8 @@ def get(client: FlaskClient, path: str, token: str | None) -> tuple[int, dict, s
     ids=["no-token", "revoked", "wrong-scope", "read", "made-up"],
 )
 @pytest.mark.parametrize(
-    "path", ["/api/v1/departments", "/api/v1/departments/RH-KARD/oncall", "/api/v1/contacts"]
+    "path",
+    ["/api/v1/departments", "/api/v1/departments/RH-KARD/oncall", "/api/v1/contacts", "/api/v1/followups"],
 )
 def test_every_endpoint_needs_a_live_token_with_the_read_scope(
     app: Flask, tokens: dict[str, str], who: str | None, status: int, path: str
@@ -154,9 +155,12 @@ def test_the_openapi_document_describes_the_endpoints_and_can_be_read_in_a_brows
     client = app.test_client()
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"] == "3.1.0"
-    assert {"/api/v1/departments", "/api/v1/departments/{code}/oncall", "/api/v1/contacts"} <= set(
-        spec["paths"]
-    )
+    assert {
+        "/api/v1/departments",
+        "/api/v1/departments/{code}/oncall",
+        "/api/v1/contacts",
+        "/api/v1/followups",
+    } <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert 'GET</span> <span class="path">/api/v1/contacts' in page

@@ -72,6 +72,7 @@ PAGES = (
     "/patients",
     "/agreements",
     "/agreements/new",
+    "/followup",
 )
 AGREEMENTS = {"/agreements": 403, "/agreements/new": 403}  # the admin's alone
 COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
@@ -89,6 +90,7 @@ ALLOWED = {
         "/patients": 200,
         "/agreements": 200,
         "/agreements/new": 200,
+        "/followup": 200,
     },
     "planner": {
         "/": 200,
@@ -99,6 +101,7 @@ ALLOWED = {
         **ROTA,
         "/patients": 403,
         **AGREEMENTS,
+        "/followup": 403,
     },
     "department": {
         "/": 200,
@@ -109,6 +112,7 @@ ALLOWED = {
         **NO_ROTA,
         "/patients": 200,
         **AGREEMENTS,
+        "/followup": 200,
     },
     "region": {
         "/": 200,
@@ -119,6 +123,7 @@ ALLOWED = {
         **NO_ROTA,
         "/patients": 200,
         **AGREEMENTS,
+        "/followup": 403,
     },
     "disabled": {},
 }

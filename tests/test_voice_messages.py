@@ -119,12 +119,10 @@ def messages(session: Session) -> list[VoiceMessage]:
 
 
 def follow_up(session: Session) -> int:
-    """The call-back task the worklist would make for the call (built here as its code would)."""
+    """The call-back task the call made (an unanswered call becomes one)."""
     session.rollback()
     contact = session.scalars(select(Contact)).one()
-    task = FollowUp(contact=contact, department=contact.department, opened_at=contact.started_at)
-    session.add(task)
-    session.commit()
+    task = session.scalars(select(FollowUp).where(FollowUp.contact_id == contact.id)).one()
     return task.id
 
 

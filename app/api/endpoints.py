@@ -9,8 +9,16 @@ from flask_smorest import abort
 
 from app.api import bp
 from app.api.auth import api_session, requires_scope
-from app.api.schemas import AtQuery, ContactPageSchema, ContactQuery, DepartmentSchema, OncallSchema
-from app.services import audit
+from app.api.schemas import (
+    AtQuery,
+    ContactPageSchema,
+    ContactQuery,
+    DepartmentSchema,
+    FollowUpPageSchema,
+    FollowUpQuery,
+    OncallSchema,
+)
+from app.services import audit, followups
 from app.services.agreements import DEFAULT_AGREEMENT
 from app.services.contacts import ContactFilter
 from app.services.directory import all_departments_listed, who_answers
@@ -89,6 +97,62 @@ def contacts(
         detail=f"page {page} of {per_page}; since={since or '-'} until={until or '-'} "
         f"agreement={agreement or '-'}",
     )
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/followups")
+@bp.arguments(FollowUpQuery, location="query", as_kwargs=True)
+@bp.doc(security=BEARER, summary="The call-back tasks, oldest first, a page at a time (no CPR numbers)")
+@bp.response(200, FollowUpPageSchema)
+@requires_scope("read", write=True)
+def follow_up_list(
+    status: str, page: int, per_page: int, department: str = "", since: str | None = None
+) -> Any:
+    start = _time("since", since) if since else None
+    now = current_app.config["CLOCK"]()
+    session = api_session()
+    tasks, total = followups.tasks_page(
+        session,
+        None,
+        now,
+        current_app.config["FOLLOW_UPS"].overdue,
+        department=department,
+        status=status,
+        since=start,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    refs = " ".join(dict.fromkeys(audit.about_patient(t.patient_ref) for t in tasks if t.patient_ref))
+    audit.record(
+        session,
+        now,
+        audit.VIEW,
+        actor=f"API token {g.api_caller}",
+        target="follow-up list",
+        detail=f"page {page} of {per_page}; department={department or '-'} status={status}; {refs}",
+    )
+    public_url = current_app.config["LINJE72_PUBLIC_URL"].rstrip("/")
+    items = [
+        {
+            "id": t.id,
+            "opened_at": local_iso(t.opened_at),
+            "department": t.department,
+            "caller_organisation": t.caller_organisation,
+            "caller_kind": t.caller_kind,
+            "callback_number": t.callback_number,
+            "patient_born": t.patient,
+            "patient_ref": t.patient_ref,
+            "voice_message": t.message_seconds is not None,
+            "overdue": t.overdue,
+            "claimed_by": t.claimed_by,
+            "claimed_at": local_iso(t.claimed_at) if t.claimed_at else None,
+            "closed_by": t.closed_by,
+            "closed_at": local_iso(t.closed_at) if t.closed_at else None,
+            "result": t.result,
+            "link": f"{public_url}/followup/{t.id}",
+        }
+        for t in tasks
+    ]
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 

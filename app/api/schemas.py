@@ -113,6 +113,46 @@ class ContactPageSchema(Schema):
     total = fields.Integer(required=True)
 
 
+class FollowUpQuery(Schema):
+    department = fields.String(metadata={"description": "only this department's tasks (its code)"})
+    status = fields.String(
+        load_default="open",
+        validate=validate.OneOf(("open", "closed", "all")),
+        metadata={"description": "open (the default), closed or all"},
+    )
+    since = fields.String(metadata={"description": "opened or closed from this time (ISO 8601)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class FollowUpSchema(Schema):
+    """A call-back task: the patient by birth date and pseudonym, never the CPR number."""
+
+    id = fields.Integer(required=True)
+    opened_at = fields.String(required=True)
+    department = fields.String(allow_none=True, metadata={"description": "none: the administrators' list"})
+    caller_organisation = fields.String(allow_none=True)
+    caller_kind = fields.String(allow_none=True)
+    callback_number = fields.String(allow_none=True, metadata={"description": "E.164; none: withheld"})
+    patient_born = fields.String(allow_none=True, metadata={"description": "DDMMYY-xxxx"})
+    patient_ref = fields.String(allow_none=True)
+    voice_message = fields.Boolean(required=True)
+    overdue = fields.Boolean(required=True)
+    claimed_by = fields.String(allow_none=True)
+    claimed_at = fields.String(allow_none=True)
+    closed_by = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+    result = fields.String(allow_none=True, metadata={"description": "what the call back led to"})
+    link = fields.String(required=True, metadata={"description": "the task in the console (login required)"})
+
+
+class FollowUpPageSchema(Schema):
+    items = fields.List(fields.Nested(FollowUpSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details; `errors` by field path (never with a CPR number)."""
 

@@ -657,6 +657,8 @@ class OutgoingMessage(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     gap_alert_id: Mapped[int | None] = mapped_column(ForeignKey("gap_alerts.id"), index=True)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_messages.id"))  # the failed SMS
+    # The call-back task a reminder is about (purpose followup_first or followup_second).
+    follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id"), index=True)
 
     def __repr__(self) -> str:
         return f"OutgoingMessage({self.channel!r}, {self.status!r})"

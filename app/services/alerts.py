@@ -25,6 +25,7 @@ from app.config import Alerts, Policy
 from app.data import queries
 from app.data.models import (
     Department,
+    FollowUp,
     GapAlert,
     GapCheck,
     OutgoingMessage,
@@ -36,7 +37,14 @@ from app.data.models import (
 from app.messaging import Messenger, SendError, Sent, warning_twiml
 from app.services.coverage import find_gaps
 from app.values.times import local_minute
-from app.values.warnings import GapFacts, Kind, override_link_text, sms_text, spoken_text
+from app.values.warnings import (
+    GapFacts,
+    Kind,
+    follow_up_spoken,
+    override_link_text,
+    sms_text,
+    spoken_text,
+)
 from routing import Period, periods
 from routing.alerts import KnownGap, plan_alerts
 from routing.calendar import COPENHAGEN
@@ -301,6 +309,8 @@ def _record(
     alert_id: int | None,
     now: datetime,
     replaces: OutgoingMessage | None = None,
+    *,
+    follow_up_id: int | None = None,
 ) -> OutgoingMessage:
     message = OutgoingMessage(
         created_at=now,
@@ -313,10 +323,15 @@ def _record(
         error=None if alerting.sending else SENDING_OFF,
         gap_alert_id=alert_id,
         replaces_id=replaces.id if replaces else None,
+        follow_up_id=follow_up_id,
     )
     session.add(message)
     session.flush()
     return message
+
+
+# Other warnings (the follow-up reminders) are recorded the same way, and sent by `deliver`.
+record_message = _record
 
 
 def queue_override_link(
@@ -467,11 +482,15 @@ def _replace_failed_sms(
     session: Session, policy: Policy, alerting: Alerting, message: OutgoingMessage, now: datetime
 ) -> OutgoingMessage | None:
     """Record a call that reads the warning a failed SMS carried (once per SMS)."""
-    if message.channel != SMS or message.purpose == Kind.COVERED or message.gap_alert_id is None:
+    if message.channel != SMS or message.purpose == Kind.COVERED:
+        return None
+    if message.gap_alert_id is None and message.follow_up_id is None:
         return None
     already = session.scalar(select(func.count()).where(OutgoingMessage.replaces_id == message.id))
     if already:
         return None
+    if message.follow_up_id is not None:
+        return _replace_failed_reminder(session, alerting, message, now)
     alert = session.get(GapAlert, message.gap_alert_id)
     if alert is None or alert.closed_at is not None or alert.end_at <= now:
         log.info("SMS %d failed, but its gap is covered or over: no call", message.id)
@@ -480,6 +499,29 @@ def _replace_failed_sms(
     log.warning("SMS to %s failed (%s): calling the number instead", message.to_number, message.status)
     return _record(
         session, alerting, VOICE, message.to_number, Kind(message.purpose), text, alert.id, now, message
+    )
+
+
+def _replace_failed_reminder(
+    session: Session, alerting: Alerting, message: OutgoingMessage, now: datetime
+) -> OutgoingMessage | None:
+    """Record a call that reads a follow-up reminder whose SMS failed, unless the task was taken since."""
+    task = session.get(FollowUp, message.follow_up_id)
+    if (
+        task is None
+        or task.closed_at is not None
+        or task.claimed_by_id is not None
+        or task.department is None
+    ):
+        log.info("SMS %d failed, but its task is taken or closed: no call", message.id)
+        return None
+    log.warning(
+        "reminder SMS to %s failed (%s): calling the number instead", message.to_number, message.status
+    )
+    text = follow_up_spoken(task.department.name)
+    kind = Kind(message.purpose)
+    return _record(
+        session, alerting, VOICE, message.to_number, kind, text, None, now, message, follow_up_id=task.id
     )
 
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.data.models import AuditEvent, User
+from app.data.models import AuditEvent, Contact, Discharge, FollowUp, User
 from app.services.export import spreadsheet_safe
-from app.values.cpr import redact
+from app.values.cpr import CprError, CprVault, check_feed_cpr, redact
 from app.values.times import local_iso
 
 # What is recorded (the `action` column).
@@ -113,3 +113,51 @@ def events_about(session: Session, target: str, *, limit: int = 50) -> Sequence[
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     ).all()
+
+
+# ---- who saw a patient's data ----
+
+
+def about_patient(ref: str | None) -> str:
+    """The words an event about a patient carries, so that the per-patient search finds it: the
+    pseudonym (P-…, as in exports), never the CPR number."""
+    return f"patient {ref}" if ref else ""
+
+
+class PatientSearchRefused(ValueError):
+    """The text given is no CPR number; the message never repeats it."""
+
+
+def patient_events(
+    session: Session, vault: CprVault, text: str, *, limit: int = 500
+) -> tuple[str, Sequence[AuditEvent]]:
+    """Return the patient's pseudonym and every event about the patient, newest first: who saw or
+    changed their data, when, from where.
+
+    Found by the pseudonym events carry (`about_patient`), and by the patient's stays and call-back
+    tasks as targets, so that events recorded before they carried it are found too. Raises
+    PatientSearchRefused for text that is no CPR number.
+    """
+    try:
+        number = check_feed_cpr(text)
+    except CprError as exc:
+        raise PatientSearchRefused(str(exc)) from None
+    ref = vault.pseudonym(number)
+    stays = session.scalars(select(Discharge.id).where(Discharge.cpr_lookup.in_(vault.lookup_keys(number))))
+    tasks = session.scalars(
+        select(FollowUp.id).join(Contact, FollowUp.contact_id == Contact.id).where(Contact.patient_ref == ref)
+    )
+    targets = [f"stay {i}" for i in stays] + [f"follow-up {i}" for i in tasks]
+    conditions = [
+        AuditEvent.detail.contains(ref, autoescape=True),
+        AuditEvent.target.contains(ref, autoescape=True),
+    ]
+    if targets:
+        conditions.append(AuditEvent.target.in_(targets))
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(or_(*conditions))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return ref, rows

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, or_, select
-from sqlalchemy.orm import Session, SessionTransaction, selectinload
+from sqlalchemy.orm import Session, SessionTransaction, object_session, selectinload
 
 from app.data import queries
-from app.data.models import Caller, Contact, Department, DialAttempt
+from app.data.models import Caller, Contact, Department, DialAttempt, FollowUp
 from app.values.phones import normalise_caller_id
 from routing import Period, Route
 from routing.agreement import DEFAULT_AGREEMENT
@@ -119,12 +119,31 @@ def close_contact(contact: Contact, now: datetime) -> None:
     contact.route = route_so_far(contact).value
     if contact.outcome is None:
         contact.outcome = "abandoned"
-        contact.follow_up = bool(contact.attempts) and not contact.test_call
+        # The caller left while the chain rang: someone was meant to answer, so a call back is owed.
+        if contact.attempts:
+            mark_for_follow_up(contact, now)
 
 
-def mark_for_follow_up(contact: Contact) -> None:
-    """Nobody accepted the call: the department calls back (never for a test call)."""
-    contact.follow_up = not contact.test_call
+def mark_for_follow_up(contact: Contact, now: datetime) -> FollowUp | None:
+    """Nobody accepted the call: the department owes a call back, a task on its worklist (flush only).
+
+    The one place that sets `Contact.follow_up`: the flag and the task come in the same
+    transaction, once per contact however often it is asked. A test call owes nothing.
+    """
+    if contact.test_call:
+        contact.follow_up = False
+        return None
+    contact.follow_up = True
+    session = object_session(contact)
+    if session is None:
+        raise RuntimeError("a contact is marked for follow-up inside its session")
+    session.flush()
+    task = session.scalars(select(FollowUp).where(FollowUp.contact_id == contact.id)).first()
+    if task is None:
+        task = FollowUp(contact_id=contact.id, department_id=contact.department_id, opened_at=now)
+        session.add(task)
+        session.flush()
+    return task
 
 
 def close_stale_calls(session: Session, now: datetime) -> int:

@@ -192,6 +192,11 @@ def full_cpr(vault: CprVault, stay: Discharge) -> str:
     return vault.decrypt(stay.cpr_encrypted)
 
 
+def patient_ref(vault: CprVault, stay: Discharge) -> str:
+    """Return the stay's patient as the audit log and exports name them: the pseudonym (P-…)."""
+    return vault.pseudonym(vault.decrypt(stay.cpr_encrypted))
+
+
 def mark_target_group(
     session: Session, vault: CprVault, stay: Discharge, now: datetime, window: timedelta
 ) -> Change:

@@ -30,6 +30,9 @@ class Permission(enum.StrEnum):
     SHOW_CPR = "show_cpr"  # a stay's full CPR number, on an explicit and audited "show"
     MANAGE_AGREEMENTS = "manage_agreements"  # the regional agreements (window, limits, numbers, calendar)
     PLAY_MESSAGES = "play_messages"  # a caller's voice message on a follow-up task, audited
+    # The call-back worklist (claim, close), and recording what a connected call led to. Not the
+    # region's: it sees how follow-up works in counts, never the callers and patients behind them.
+    FOLLOW_UP = "follow_up"
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
@@ -52,6 +55,7 @@ PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
             Permission.EDIT_RESPONSIBILITY,
             Permission.SHOW_CPR,
             Permission.PLAY_MESSAGES,
+            Permission.FOLLOW_UP,
         }
     ),
     # The region follows the arrangement: it sees the patients by birth date, and changes nothing.

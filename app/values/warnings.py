@@ -33,6 +33,8 @@ class Kind(enum.StrEnum):
     GROWN = "gap_grown"  # a told gap got longer
     COVERED = "gap_covered"  # a told gap is covered now
     OVERRIDE_LINK = "override_link"  # a planner asks a doctor to fill in who covers a shift
+    FOLLOW_UP_FIRST = "followup_first"  # a call nobody answered waits for a call back: whoever answers first
+    FOLLOW_UP_SECOND = "followup_second"  # still nobody has taken it: the backup
 
 
 @dataclass(frozen=True)
@@ -122,4 +124,18 @@ def override_link_text(code: str, start: datetime, end: datetime, link: str) -> 
     return (
         f"Linje 72: Hvem dækker vagten i {code} fra {short_time(start)} til {short_time(end)}? "
         f"Log ind og udfyld afløsningen: {link}"
+    )
+
+
+def follow_up_sms(department: str, link: str) -> str:
+    """Return the reminder of a call waiting for a call back: the department and a link behind a login,
+    nothing about the caller or the patient."""
+    return f"Linje 72: et ubesvaret opkald venter på opfølgning i {department}. Se opgaven: {link}"
+
+
+def follow_up_spoken(department: str) -> str:
+    """Return what a reminder call says (once; the call says it twice): no caller, no patient."""
+    return (
+        f"Her er Linje 72. Et ubesvaret opkald venter på opfølgning i {department}. "
+        "Log ind på Linje 72 og se opfølgningslisten."
     )

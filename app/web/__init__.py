@@ -16,6 +16,7 @@ from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     calendar,
     coverage,
     feeds,
+    followup,
     overrides,
     pages,
     patients,

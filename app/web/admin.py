@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request
+from flask_babel import gettext as _
 
 from app.data.db import session_scope
 from app.services import audit
@@ -50,3 +51,26 @@ def audit_export() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=linje72-audit.csv"},
     )
+
+
+@bp.get("/audit/patient")
+@requires(Permission.VIEW_AUDIT)
+def audit_patient_form() -> str:
+    return render_template("audit_patient.html", rows=None, ref=None, error=None)
+
+
+@bp.post("/audit/patient")
+@requires(Permission.VIEW_AUDIT)
+def audit_patient() -> str | tuple[str, int]:
+    """Who saw or changed one patient's data: the CPR number comes in the form, never in a URL."""
+    with session_scope(write=True) as db:
+        try:
+            ref, rows = audit.patient_events(
+                db, current_app.extensions["linje72.vault"], request.form.get("cpr", "")
+            )
+        except audit.PatientSearchRefused:
+            record(db, audit.VIEW, "patient audit search", "refused: no CPR number")
+            error = _("That is not a CPR number: 10 digits, or a replacement number.")
+            return render_template("audit_patient.html", rows=None, ref=None, error=error), 422
+        record(db, audit.VIEW, "patient audit search", f"{len(rows)} events; {audit.about_patient(ref)}")
+        return render_template("audit_patient.html", rows=rows, ref=ref, error=None)

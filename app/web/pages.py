@@ -17,6 +17,7 @@ from app.values.access import Permission
 from app.values.times import TimeError, local_minute, parse_time
 from app.web import bp
 from app.web.coverage import gaps_ahead
+from app.web.followup import RESULT_LABELS
 from app.web.guard import now, record, requires
 from routing import Route
 from routing.calendar import COPENHAGEN
@@ -105,6 +106,7 @@ def contacts() -> str:
             cap=COUNT_CAP,
             agreements=agreements,
             default_agreement=DEFAULT_AGREEMENT,
+            results=RESULT_LABELS,
         )
 
 

@@ -28,6 +28,7 @@ from app.services.responsibility import (
     find_stay,
     full_cpr,
     mark_target_group,
+    patient_ref,
     view_stay,
 )
 from app.values.access import Permission
@@ -111,7 +112,13 @@ def search_patient() -> str | tuple[str, int]:
             found = active_patients(db, _vault(), current_user.visible, now(), _window())
             page = render_template("patients.html", found=found, moment=now(), results=None, states=STATES)
             return page, 422
-        record(db, audit.VIEW, "patient search", f"by CPR number: {len(results)} stay(s) found")
+        found_ref = patient_ref(_vault(), find_stay(db, None, stay_id=results[0].id)) if results else ""
+        record(
+            db,
+            audit.VIEW,
+            "patient search",
+            f"by CPR number: {len(results)} stay(s) found; {audit.about_patient(found_ref)}".rstrip("; "),
+        )
         found = active_patients(db, _vault(), current_user.visible, now(), _window())
         return render_template("patients.html", found=found, moment=now(), results=results, states=STATES)
 
@@ -122,7 +129,7 @@ def stay(stay_id: int) -> str:
     """One stay: its facts, its state as a call would find it, its history and the actions."""
     with session_scope(write=True) as db:
         row = _stay(db, stay_id)
-        record(db, audit.VIEW, f"stay {row.id}", f"{row.department.code}")
+        record(db, audit.VIEW, f"stay {row.id}", f"{row.department.code}; {_about(row)}")
         return _render_stay(db, row)
 
 
@@ -132,7 +139,12 @@ def show_cpr(stay_id: int) -> str:
     """The stay's page with the full CPR number, shown only on this explicit, audited request."""
     with session_scope(write=True) as db:
         row = _stay(db, stay_id)
-        record(db, audit.VIEW, f"stay {row.id}", f"{row.department.code}: the full CPR number shown")
+        record(
+            db,
+            audit.VIEW,
+            f"stay {row.id}",
+            f"{row.department.code}: the full CPR number shown; {_about(row)}",
+        )
         return _render_stay(db, row, cpr=full_cpr(_vault(), row))
 
 
@@ -172,7 +184,12 @@ def _act(stay_id: int, action: str) -> Response:
                 at = _time("at", form.get("at", ""))
                 change = end(db, _vault(), row, form.get("reason", ""), at, moment, _window())
             if change.changed:
-                record(db, audit.CHANGE, f"stay {row.id}", f"{row.department.code}: {change.detail}")
+                record(
+                    db,
+                    audit.CHANGE,
+                    f"stay {row.id}",
+                    f"{row.department.code}: {change.detail}; {_about(row)}",
+                )
     except ResponsibilityRefused as exc:
         flash(_("Not saved: %(field)s: %(problem)s", field=_field(exc.field), problem=exc.message), "error")
         return redirect(url_for("web.stay", stay_id=stay_id))
@@ -183,6 +200,10 @@ def _act(stay_id: int, action: str) -> Response:
     }
     flash(messages[action] if change.changed else _("Nothing to change: it was already so."), "info")
     return redirect(url_for("web.stay", stay_id=stay_id))
+
+
+def _about(row: Discharge) -> str:
+    return audit.about_patient(patient_ref(_vault(), row))
 
 
 def _stay(db: Session, stay_id: int) -> Discharge:
