@@ -70,7 +70,15 @@ PAGES = (
     "/overrides",
     "/overrides/new",
     "/patients",
+    "/dashboard",
+    "/dashboard/export.csv?table=departments",
+    "/dashboard/export.xlsx?table=days",
 )
+# The region's dashboard: counts only, for the region and admins; departments have their contact log.
+DASHBOARD = dict.fromkeys(
+    ("/dashboard", "/dashboard/export.csv?table=departments", "/dashboard/export.xlsx?table=days"), 200
+)
+NO_DASHBOARD = dict.fromkeys(DASHBOARD, 403)
 COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
 ROTA = {"/rota/upload": 200, "/rota/versions": 200, "/overrides": 200, "/overrides/new": 200}
 NO_ROTA = dict.fromkeys(ROTA, 403)
@@ -84,6 +92,7 @@ ALLOWED = {
         **COVERAGE,
         **ROTA,
         "/patients": 200,
+        **DASHBOARD,
     },
     "planner": {
         "/": 200,
@@ -93,6 +102,7 @@ ALLOWED = {
         **COVERAGE,
         **ROTA,
         "/patients": 403,
+        **NO_DASHBOARD,
     },
     "department": {
         "/": 200,
@@ -102,6 +112,7 @@ ALLOWED = {
         **COVERAGE,
         **NO_ROTA,
         "/patients": 200,
+        **NO_DASHBOARD,
     },
     "region": {
         "/": 200,
@@ -111,6 +122,7 @@ ALLOWED = {
         **COVERAGE,
         **NO_ROTA,
         "/patients": 200,
+        **DASHBOARD,
     },
     "disabled": {},
 }

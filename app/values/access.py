@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     VIEW_PATIENTS = "view_patients"  # the patients under responsibility and admitted (birth date only)
     EDIT_RESPONSIBILITY = "edit_responsibility"  # mark, extend and end a department's responsibility
     SHOW_CPR = "show_cpr"  # a stay's full CPR number, on an explicit and audited "show"
+    VIEW_STATISTICS = "view_statistics"  # the region's dashboard and its exports: counts, never a patient
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
@@ -53,7 +54,13 @@ PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
     ),
     # The region follows the arrangement: it sees the patients by birth date, and changes nothing.
     ConsoleRole.REGION: frozenset(
-        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE, Permission.VIEW_PATIENTS}
+        {
+            Permission.VIEW_ONCALL,
+            Permission.VIEW_CONTACTS,
+            Permission.VIEW_COVERAGE,
+            Permission.VIEW_PATIENTS,
+            Permission.VIEW_STATISTICS,
+        }
     ),
 }
 # Roles that see every department; the others see only the departments they are given.

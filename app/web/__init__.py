@@ -14,6 +14,7 @@ from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     auth,
     calendar,
     coverage,
+    dashboard,
     feeds,
     overrides,
     pages,
