@@ -87,7 +87,7 @@ def time_chart(title: str, rows: Sequence[Row], tick_every: int, short: Sequence
         y = top_pad + plot * (1 - fraction)
         body.append(
             f'<line x1="{left}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d6dbe1" stroke-width="1"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#5b6672">'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="13" text-anchor="end" fill="#5b6672">'
             f"{round(top * fraction)}</text>"
         )
     for index, row in enumerate(rows):
@@ -106,7 +106,7 @@ def time_chart(title: str, rows: Sequence[Row], tick_every: int, short: Sequence
         body.append(f"<g><title>{escape(_tooltip(row.label, row.figures))}</title>{''.join(pieces)}</g>")
         if index % tick_every == 0:
             body.append(
-                f'<text x="{x + bar / 2:.1f}" y="{height - 6}" font-size="11" text-anchor="middle" '
+                f'<text x="{x + bar / 2:.1f}" y="{height - 6}" font-size="13" text-anchor="middle" '
                 f'fill="#5b6672">{escape(short[index])}</text>'
             )
     total = sum(row.figures.calls for row in rows)
@@ -119,14 +119,14 @@ def time_chart(title: str, rows: Sequence[Row], tick_every: int, short: Sequence
 def bar_chart(title: str, rows: Sequence[Row], limit: int = 12) -> Markup:
     """Stacked bars, one a row with its label above it, the largest `limit` rows by contacts."""
     shown = sorted(rows, key=lambda row: -row.figures.calls)[:limit]
-    line = 36
+    line = 42
     height = max(1, len(shown)) * line + 4
     top = _nice(max((row.figures.calls for row in shown), default=0))
     room = WIDTH - 60
     body = []
     for index, row in enumerate(shown):
         y = index * line
-        body.append(f'<text x="0" y="{y + 13}" font-size="13" fill="#1d2733">{escape(row.label)}</text>')
+        body.append(f'<text x="0" y="{y + 15}" font-size="15" fill="#1d2733">{escape(row.label)}</text>')
         x = 0.0
         pieces = []
         for part in _parts(row.figures):
@@ -134,12 +134,12 @@ def bar_chart(title: str, rows: Sequence[Row], limit: int = 12) -> Markup:
                 continue
             w = room * part.value / top
             pieces.append(
-                f'<rect x="{x:.1f}" y="{y + 17}" width="{w:.1f}" height="14" fill="{COLOURS[part.key]}"/>'
+                f'<rect x="{x:.1f}" y="{y + 20}" width="{w:.1f}" height="16" fill="{COLOURS[part.key]}"/>'
             )
             x += w
         body.append(f"<g><title>{escape(_tooltip(row.label, row.figures))}</title>{''.join(pieces)}</g>")
         body.append(
-            f'<text x="{x + 5:.1f}" y="{y + 29}" font-size="12" fill="#1d2733">{row.figures.calls}</text>'
+            f'<text x="{x + 5:.1f}" y="{y + 34}" font-size="14" fill="#1d2733">{row.figures.calls}</text>'
         )
     if not shown:
         body.append(f'<text x="0" y="16" font-size="13" fill="#5b6672">{escape(_("No contacts."))}</text>')
@@ -173,7 +173,7 @@ def band_chart(title: str, labels: Sequence[str], counts: Sequence[int]) -> Mark
             f'height="{h:.1f}" fill="{COLOURS["connected"]}"/></g>'
             f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" font-size="12" text-anchor="middle" fill="#1d2733">'
             f"{count}</text>"
-            f'<text x="{x + bar / 2:.1f}" y="{height - 6}" font-size="11" text-anchor="middle" '
+            f'<text x="{x + bar / 2:.1f}" y="{height - 6}" font-size="13" text-anchor="middle" '
             f'fill="#5b6672">{escape(label)}</text>'
         )
     return _svg(title, _("The table below has every number."), height, "".join(body))
