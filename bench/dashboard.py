@@ -123,7 +123,8 @@ def counting(url: str, calls: int = 5000) -> None:
         took = time.perf_counter() - started
     dispose(app)
     print(
-        f"counting: {counted:,} ended calls into the statistics in {took:.2f} s ({counted / took:,.0f} calls/s)"
+        f"counting: {counted:,} ended calls into the statistics in {took:.2f} s "
+        f"({counted / took:,.0f} calls/s)"
     )
 
 
