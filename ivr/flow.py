@@ -277,6 +277,7 @@ class CallFlow:
         attempt.ended_at = self.now
         contact.outcome = outcome
         contact.connected_to = attempt.number
+        contact.answered_at = self.now
         contact.follow_up = False
         contact.updated_at = self.now
 

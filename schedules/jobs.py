@@ -25,7 +25,7 @@ from app.data.db import get_engine, session_scope
 from app.services import alerts, reminders, voice
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
-from app.services.retention import purge
+from app.services.retention import count_statistics, purge
 from app.values.times import local_iso
 
 log = logging.getLogger("linje72.jobs")
@@ -155,6 +155,17 @@ def purge_old_data(app: Flask) -> int:
         return report.contacts + report.stays + report.patients + report.lookups + report.security_events
 
 
+# How often ended calls and closed follow-ups are added to the statistics the region's dashboard reads.
+COUNT_MINUTES = 10
+
+
+def count_new_statistics(app: Flask) -> int:
+    """Add the calls ended and the follow-ups closed since the last run to the statistics."""
+    with app.app_context():
+        calls, follow_ups = count_statistics(lambda: session_scope(write=True), app.config["CLOCK"]())
+        return calls + follow_ups
+
+
 def _alerting(app: Flask) -> alerts.Alerting:
     alerting: alerts.Alerting = app.extensions["linje72.alerting"]
     return alerting
@@ -253,6 +264,13 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         id="follow_up_reminders",
         misfire_grace_time=60,
         coalesce=True,
+    )
+    scheduler.add_job(
+        _run_alert_job,
+        "interval",
+        minutes=COUNT_MINUTES,
+        args=(count_new_statistics, app),
+        id="count_statistics",
     )
     # First at start: a publish made while no scheduler ran is checked at once.
     scheduler.add_job(

@@ -73,7 +73,15 @@ PAGES = (
     "/agreements",
     "/agreements/new",
     "/followup",
+    "/dashboard",
+    "/dashboard/export.csv?table=departments",
+    "/dashboard/export.xlsx?table=days",
 )
+# The region's dashboard: counts only, for the region and admins; departments have their contact log.
+DASHBOARD = dict.fromkeys(
+    ("/dashboard", "/dashboard/export.csv?table=departments", "/dashboard/export.xlsx?table=days"), 200
+)
+NO_DASHBOARD = dict.fromkeys(DASHBOARD, 403)
 AGREEMENTS = {"/agreements": 403, "/agreements/new": 403}  # the admin's alone
 COVERAGE = {"/coverage": 200, "/coverage/RH-KARD": 200}
 ROTA = {"/rota/upload": 200, "/rota/versions": 200, "/overrides": 200, "/overrides/new": 200}
@@ -91,6 +99,7 @@ ALLOWED = {
         "/agreements": 200,
         "/agreements/new": 200,
         "/followup": 200,
+        **DASHBOARD,
     },
     "planner": {
         "/": 200,
@@ -102,6 +111,7 @@ ALLOWED = {
         "/patients": 403,
         **AGREEMENTS,
         "/followup": 403,
+        **NO_DASHBOARD,
     },
     "department": {
         "/": 200,
@@ -113,6 +123,7 @@ ALLOWED = {
         "/patients": 200,
         **AGREEMENTS,
         "/followup": 200,
+        **NO_DASHBOARD,
     },
     "region": {
         "/": 200,
@@ -124,6 +135,7 @@ ALLOWED = {
         "/patients": 200,
         **AGREEMENTS,
         "/followup": 403,
+        **DASHBOARD,
     },
     "disabled": {},
 }

@@ -484,8 +484,8 @@ def test_the_purge_logs_counts_and_never_a_cpr_number(
 
     messages = [record.getMessage() for record in caplog.records if record.name == "linje72.retention"]
     assert messages == [
-        "purge: 1 counted, 1 contacts, 0 voice_messages, 1 stays, 0 patients, 1 lookups, 0 security_events, "
-        "0 stay_messages, 0 audit_kept"
+        "purge: 1 counted, 0 follow_ups_counted, 1 contacts, 0 voice_messages, 1 stays, 0 patients, "
+        "1 lookups, 0 security_events, 0 stay_messages, 0 audit_kept"
     ]
     assert not any("0101401234" in record.getMessage() for record in caplog.records)
 

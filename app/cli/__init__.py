@@ -23,6 +23,7 @@ from app.cli.demo import demo, seed_demo_command
 from app.cli.feeds import feed
 from app.cli.hl7 import mllp
 from app.cli.jobs import scheduler
+from app.cli.report import report
 from app.cli.retention import pseudonym_key, purge, rotate_key
 from app.cli.security import security
 from app.cli.tokens import token
@@ -50,6 +51,7 @@ COMMANDS = (
     rotate_key,
     pseudonym_key,
     mllp,
+    report,
 )
 
 

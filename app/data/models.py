@@ -230,6 +230,11 @@ class Contact(Base):
     # What the contact led to (app.values.followup.RESULTS), recorded by the department's staff
     # after a connected call or when they close its follow-up; None: not recorded.
     result: Mapped[str | None] = mapped_column(String(32))
+    # When someone took the call (pressed 1, or a staffed line was put through): the time to
+    # answer is this minus `started_at`.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The statistics row the call was counted into: a follow-up closed later is added to it.
+    statistic_id: Mapped[int | None] = mapped_column(ForeignKey("contact_statistics.id"))
 
     caller: Mapped[Caller | None] = relationship()
     department: Mapped[Department | None] = relationship()
@@ -264,6 +269,8 @@ class FollowUp(Base):
     # When the reminders went out (to the on-call number, then to the backup): each once.
     first_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     second_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its closing was added to the statistics (app.services.retention): once.
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact] = relationship()
     department: Mapped[Department | None] = relationship()
@@ -327,10 +334,11 @@ class DialAttempt(Base):
 class ContactStatistic(Base):
     """How many calls of one kind a day: anonymous counts that outlive the calls' personal data.
 
-    One row per Copenhagen day, department, period, route, outcome and caller kind ("" where the
-    call had none). Each ended call is added once (`Contact.counted_at`), before the retention
-    removes anything from it, so that a month's figures are the same before and after a purge.
-    Test calls are left out.
+    One row per Copenhagen day, department, period, route, outcome, caller kind, the patient's
+    municipality and the department's agreement ("" where the call had none). Each ended call is
+    added once (`Contact.counted_at`), before the retention removes anything from it, so that a
+    month's figures are the same before and after a purge. Test calls are left out. The region's
+    dashboard reads only this table: it never touches a call, let alone a patient.
     """
 
     __tablename__ = "contact_statistics"
@@ -343,6 +351,8 @@ class ContactStatistic(Base):
             "route",
             "outcome",
             "caller_kind",
+            "municipality",
+            "agreement",
             unique=True,
         ),
     )
@@ -354,13 +364,49 @@ class ContactStatistic(Base):
     route: Mapped[str] = mapped_column(String(24), default="")
     outcome: Mapped[str] = mapped_column(String(12), default="")
     caller_kind: Mapped[str] = mapped_column(String(20), default="")
+    # The patient's home municipality, from the stay the call was about ("" without one).
+    municipality: Mapped[str] = mapped_column(String(100), default="")
+    # The department's agreement when the call was counted ("" for the deployment's own settings):
+    # departments change agreements (the 2027 merger), and a call stays under the one it had.
+    agreement: Mapped[str] = mapped_column(String(16), default="")
     calls: Mapped[int] = mapped_column(default=0)
     follow_ups: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)  # numbers rung, in all
     seconds: Mapped[int] = mapped_column(default=0)  # the calls' length, in all
+    # Calls someone took (accepted with 1, or a staffed line put through), the seconds from the
+    # call's start to that moment in all, and the same calls by how long that took (disjoint
+    # bands, upper bounds in app.services.statistics.ANSWER_BANDS), for medians and the 90th percentile.
+    answered: Mapped[int] = mapped_column(default=0)
+    answer_seconds: Mapped[int] = mapped_column(default=0)
+    answered_30: Mapped[int] = mapped_column(default=0)
+    answered_60: Mapped[int] = mapped_column(default=0)
+    answered_90: Mapped[int] = mapped_column(default=0)
+    answered_120: Mapped[int] = mapped_column(default=0)
+    answered_180: Mapped[int] = mapped_column(default=0)
+    answered_later: Mapped[int] = mapped_column(default=0)
+    # Follow-ups (call-backs) of these calls closed so far, and their time open in all, in seconds.
+    follow_ups_closed: Mapped[int] = mapped_column(default=0)
+    follow_up_seconds: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:
         return f"ContactStatistic({self.day!r}, {self.department!r}, {self.route!r}, {self.calls})"
+
+
+class HealthCouncil(Base):
+    """One municipality's health council (sundhedsråd): the region's grouping of municipalities.
+
+    Configuration the region imports (`linje72 import health-councils`); a municipality is in
+    at most one council.
+    """
+
+    __tablename__ = "health_councils"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(100), unique=True)
+    council: Mapped[str] = mapped_column(String(100), index=True)
+
+    def __repr__(self) -> str:
+        return f"HealthCouncil({self.council!r}, {self.municipality!r})"
 
 
 class SecurityEvent(Base):

@@ -21,11 +21,13 @@ from app.intake.agreements import read_agreements
 from app.intake.callers import read_callers
 from app.intake.departments import read_departments
 from app.intake.discharges import read_discharges
+from app.intake.health_councils import read_health_councils
 from app.intake.rota import Progress, ShiftRecord, read_rota, read_rota_file
 from app.intake.table import SAVE_AS_CSV_UTF8, Problems, decode, plural
 from app.services.agreements import agreement_codes, upsert_agreements
 from app.services.directory import caller_conflicts, department_conflicts, upsert_callers, upsert_departments
 from app.services.discharges import apply_discharges
+from app.services.health_councils import replace_health_councils
 from app.services.hl7_feed import import_messages
 from app.services.rota import Author, RotaReview, publish_rota, review_rota
 from app.services.stays import StayRefused
@@ -81,6 +83,18 @@ def _agreements(text: str, problems: Problems, context: _Context) -> str | None:
         return None
     done = upsert_agreements(context.session, records)
     return f"{plural(done.count, 'agreement')}: {done.added} added, {done.updated} updated"
+
+
+def _health_councils(text: str, problems: Problems, context: _Context) -> str | None:
+    records = read_health_councils(text, problems)
+    if problems:
+        return None
+    done = replace_health_councils(context.session, records)
+    return (
+        f"{plural(done.councils, 'health council')} of {done.municipalities} "
+        f"{'municipality' if done.municipalities == 1 else 'municipalities'}; "
+        f"{done.removed} no longer listed removed"
+    )
 
 
 def _departments(text: str, problems: Problems, context: _Context) -> str | None:
@@ -227,12 +241,13 @@ IMPORTERS: dict[str, Callable[[str, Problems, _Context], str | None]] = {
     "rota": _rota,
     "discharges": _discharges,
     "hl7": _hl7,  # ADT messages, as the MLLP listener takes them (`linje72 mllp`)
+    "health-councils": _health_councils,  # the region's grouping of municipalities, for its dashboard
 }
 IMPORT_KINDS = tuple(IMPORTERS)
 
 
 # The kinds of file read as CSV text, whose encoding advice names CSV UTF-8.
-CSV_KINDS = ("departments", "callers")
+CSV_KINDS = ("departments", "callers", "health-councils")
 
 
 def import_path(

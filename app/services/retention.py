@@ -1,8 +1,10 @@
 """Retention: personal data kept only as long as needed; anonymous daily statistics kept for good.
 
 Every night (and by `linje72 purge`) the scheduler
-1. adds each ended call, once, to `contact_statistics` (counts and lengths by day, department,
-   period, route, outcome and caller kind; no number, name or patient);
+1. adds each ended call, once, to `contact_statistics` (counts, lengths, time to answer and
+   follow-up time by day, department, period, route, outcome, caller kind, the patient's
+   municipality and the department's agreement; no number, name or patient), and each closed
+   follow-up to its call's row (the scheduler also does this every few minutes);
 2. thins the calls that started more than the retention ago: the caller's number, the patient's
    pseudonym, CPR ciphertext and birth date, the link to the stay, the numbers and names rung;
    and deletes their voice messages (a message whose provider copy is not deleted yet loses its
@@ -34,6 +36,7 @@ from app.data.models import (
     ContactStatistic,
     DialAttempt,
     Discharge,
+    FollowUp,
     Patient,
     PatientLookup,
     SecurityEvent,
@@ -53,6 +56,7 @@ class PurgeReport:
     """What a purge removed (or, in a dry run, would remove): counts only."""
 
     counted: int = 0  # ended calls added to the statistics
+    follow_ups_counted: int = 0  # closed follow-ups added to their calls' statistics
     contacts: int = 0  # calls whose personal data was removed
     voice_messages: int = 0  # callers' messages deleted (or their audio, until the provider's copy is gone)
     stays: int = 0
@@ -68,6 +72,7 @@ class PurgeReport:
 
 LABELS = {
     "counted": "calls added to the statistics",
+    "follow_ups_counted": "closed follow-ups added to the statistics",
     "contacts": "calls thinned (personal data removed)",
     "voice_messages": "voice messages deleted",
     "stays": "stays deleted",
@@ -99,6 +104,9 @@ def purge(
     if dry_run:
         with scope() as session:
             report.counted = _count(session, Contact, _uncounted())
+            report.follow_ups_counted = _count(
+                session, FollowUp, and_(FollowUp.closed_at.is_not(None), FollowUp.counted_at.is_(None))
+            )
             report.contacts = _count(session, Contact, _to_thin(cutoff, counted_only=False))
             report.voice_messages = _count(session, VoiceMessage, _voice_over(cutoff))
             report.stays = _count(session, Discharge, _stay_over(cutoff, window))
@@ -110,7 +118,7 @@ def purge(
             report.stay_messages = _count(session, StayMessage, StayMessage.received_at < cutoff)
             report.audit_kept = _count(session, AuditEvent, AuditEvent.at < cutoff)
         return report
-    report.counted = _in_batches(scope, lambda s: count_calls(s, now, batch), batch)
+    report.counted, report.follow_ups_counted = count_statistics(scope, now, batch)
     report.contacts = _in_batches(scope, lambda s: thin_contacts(s, cutoff, now, batch), batch)
     report.voice_messages = _in_batches(scope, lambda s: delete_voice_messages(s, cutoff, batch), batch)
     report.stays = _in_batches(scope, lambda s: delete_stays(s, cutoff, window, batch), batch)
@@ -155,55 +163,174 @@ def _delete(session: Session, model: Any, condition: ColumnElement[bool], batch:
 # --- statistics ----------------------------------------------------------------
 
 
-Bucket = tuple[date, str, str, str, str, str]
+# day, department, period, route, outcome, caller kind, municipality, agreement
+Bucket = tuple[date, str, str, str, str, str, str, str]
+# The bands of time to answer (call start to acceptance), in seconds: each answered call is in one
+# (`answered_30` for up to 30 s, …, `answered_later` beyond the last).
+ANSWER_BANDS = (30, 60, 90, 120, 180)
+BAND_COLUMNS = ("answered_30", "answered_60", "answered_90", "answered_120", "answered_180", "answered_later")
+MEASURES = (
+    "calls",
+    "follow_ups",
+    "attempts",
+    "seconds",
+    "answered",
+    "answer_seconds",
+    *BAND_COLUMNS,
+    "follow_ups_closed",
+    "follow_up_seconds",
+)
 
 
 def _uncounted() -> ColumnElement[bool]:
     return and_(Contact.counted_at.is_(None), Contact.ended_at.is_not(None))
 
 
+def answer_band(seconds: int) -> str:
+    """The statistics column of an answer after `seconds`."""
+    for limit, column in zip(ANSWER_BANDS, BAND_COLUMNS, strict=False):
+        if seconds <= limit:
+            return column
+    return BAND_COLUMNS[-1]
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return max(0, round((end - start).total_seconds()))
+
+
+def count_statistics(scope: Scope, now: datetime, batch: int = BATCH) -> tuple[int, int]:
+    """Count every ended call and every closed follow-up not counted yet, a batch a transaction.
+
+    The scheduler runs it every few minutes, so that the region's dashboard is never far
+    behind; the nightly purge runs it first. Returns (calls, follow-ups) counted.
+    """
+    calls = _in_batches(scope, lambda s: count_calls(s, now, batch), batch)
+    follow_ups = _in_batches(scope, lambda s: count_follow_ups(s, now, batch), batch)
+    return calls, follow_ups
+
+
 def count_calls(session: Session, now: datetime, batch: int = BATCH) -> int:
     """Add up to `batch` ended calls not counted yet to the daily statistics; return how many.
 
     The calls are marked in the same transaction as the counts grow, so each is counted once
-    whatever stops a run. Test calls are marked but not counted.
+    whatever stops a run; each call remembers its row (`statistic_id`), where a follow-up closed
+    later is added. A follow-up already closed is counted with its call. Test calls are marked
+    but not counted.
     """
     calls = session.scalars(
         select(Contact)
         .where(_uncounted())
-        .options(selectinload(Contact.attempts), selectinload(Contact.department))
+        .options(
+            selectinload(Contact.attempts),
+            selectinload(Contact.department),
+            selectinload(Contact.discharge),
+        )
         .order_by(Contact.id)
         .limit(batch)
         .with_for_update(skip_locked=True, of=Contact)
     ).all()
+    closed = _closed_follow_ups(session, [call.id for call in calls if call.follow_up])
     sums: dict[Bucket, Counter[str]] = {}
+    members: dict[Bucket, list[Contact]] = {}
     for call in calls:
         call.counted_at = now
         if call.test_call:
             continue
+        department = call.department
         bucket: Bucket = (
             local_date(call.started_at),
-            call.department.code if call.department else "",
+            department.code if department else "",
             call.period or "",
             call.route or "",
             call.outcome or "",
             call.caller_kind or "",
+            (call.discharge.municipality or "") if call.discharge else "",
+            (department.agreement or "") if department else "",
         )
         ended = call.ended_at or call.started_at
-        sums.setdefault(bucket, Counter()).update(
+        counts = sums.setdefault(bucket, Counter())
+        counts.update(
             calls=1,
             follow_ups=int(call.follow_up),
             attempts=len(call.attempts),
-            seconds=max(0, round((ended - call.started_at).total_seconds())),
+            seconds=_seconds(call.started_at, ended),
         )
-    for bucket, counts in sums.items():
-        _add(session, bucket, counts)
+        if call.answered_at is not None and call.outcome in ("connected", "forwarded"):
+            waited = _seconds(call.started_at, call.answered_at)
+            counts.update({"answered": 1, "answer_seconds": waited, answer_band(waited): 1})
+        follow_up = closed.get(call.id)
+        if follow_up is not None and follow_up.closed_at is not None:
+            counts.update(
+                follow_ups_closed=1, follow_up_seconds=_seconds(follow_up.opened_at, follow_up.closed_at)
+            )
+            follow_up.counted_at = now
+        members.setdefault(bucket, []).append(call)
+    rows = {bucket: _add(session, bucket, counts) for bucket, counts in sums.items()}
+    session.flush()
+    for bucket, row in rows.items():
+        for call in members[bucket]:
+            call.statistic_id = row.id
     session.flush()
     return len(calls)
 
 
-def _add(session: Session, bucket: Bucket, counts: Counter[str]) -> None:
-    day, department, period, route, outcome, caller_kind = bucket
+def _closed_follow_ups(session: Session, contact_ids: list[int]) -> dict[int, FollowUp]:
+    if not contact_ids:
+        return {}
+    found = session.scalars(
+        select(FollowUp).where(
+            FollowUp.contact_id.in_(contact_ids),
+            FollowUp.closed_at.is_not(None),
+            FollowUp.counted_at.is_(None),
+        )
+    )
+    return {follow_up.contact_id: follow_up for follow_up in found}
+
+
+def count_follow_ups(session: Session, now: datetime, batch: int = BATCH) -> int:
+    """Add up to `batch` follow-ups closed since their call was counted; return how many."""
+    found = session.scalars(
+        select(FollowUp)
+        .join(Contact, Contact.id == FollowUp.contact_id)
+        .where(
+            FollowUp.closed_at.is_not(None), FollowUp.counted_at.is_(None), Contact.counted_at.is_not(None)
+        )
+        .options(selectinload(FollowUp.contact))
+        .order_by(FollowUp.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True, of=FollowUp)
+    ).all()
+    for follow_up in found:
+        count_follow_up_closed(session, follow_up, now)
+    return len(found)
+
+
+def count_follow_up_closed(session: Session, follow_up: FollowUp, now: datetime) -> bool:
+    """Add a closed follow-up's time open to its call's statistics row, once; return whether it was.
+
+    The follow-up worklist may call it as it closes one (in the same transaction), so that the
+    dashboard sees it at once; otherwise `count_statistics` does. A follow-up whose call is not
+    counted yet waits for its call (and is counted with it).
+    """
+    contact = follow_up.contact
+    if follow_up.closed_at is None or follow_up.counted_at is not None or contact.counted_at is None:
+        return False
+    follow_up.counted_at = now
+    if contact.statistic_id is not None:  # None: a test call, never in the statistics
+        session.execute(
+            update(ContactStatistic)
+            .where(ContactStatistic.id == contact.statistic_id)
+            .values(
+                follow_ups_closed=ContactStatistic.follow_ups_closed + 1,
+                follow_up_seconds=ContactStatistic.follow_up_seconds
+                + _seconds(follow_up.opened_at, follow_up.closed_at),
+            )
+        )
+    return True
+
+
+def _add(session: Session, bucket: Bucket, counts: Counter[str]) -> ContactStatistic:
+    day, department, period, route, outcome, caller_kind, municipality, agreement = bucket
     row = session.scalars(
         select(ContactStatistic)
         .where(
@@ -213,6 +340,8 @@ def _add(session: Session, bucket: Bucket, counts: Counter[str]) -> None:
             ContactStatistic.route == route,
             ContactStatistic.outcome == outcome,
             ContactStatistic.caller_kind == caller_kind,
+            ContactStatistic.municipality == municipality,
+            ContactStatistic.agreement == agreement,
         )
         .with_for_update()
     ).first()
@@ -224,16 +353,14 @@ def _add(session: Session, bucket: Bucket, counts: Counter[str]) -> None:
             route=route,
             outcome=outcome,
             caller_kind=caller_kind,
-            calls=0,
-            follow_ups=0,
-            attempts=0,
-            seconds=0,
+            municipality=municipality,
+            agreement=agreement,
+            **dict.fromkeys(MEASURES, 0),
         )
         session.add(row)
-    row.calls += counts["calls"]
-    row.follow_ups += counts["follow_ups"]
-    row.attempts += counts["attempts"]
-    row.seconds += counts["seconds"]
+    for measure in MEASURES:
+        setattr(row, measure, getattr(row, measure) + counts[measure])
+    return row
 
 
 # --- calls ----------------------------------------------------------------------

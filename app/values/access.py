@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     # The call-back worklist (claim, close), and recording what a connected call led to. Not the
     # region's: it sees how follow-up works in counts, never the callers and patients behind them.
     FOLLOW_UP = "follow_up"
+    VIEW_STATISTICS = "view_statistics"  # the region's dashboard and its exports: counts, never a patient
 
 
 PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
@@ -60,7 +61,13 @@ PERMISSIONS: dict[ConsoleRole, frozenset[Permission]] = {
     ),
     # The region follows the arrangement: it sees the patients by birth date, and changes nothing.
     ConsoleRole.REGION: frozenset(
-        {Permission.VIEW_ONCALL, Permission.VIEW_CONTACTS, Permission.VIEW_COVERAGE, Permission.VIEW_PATIENTS}
+        {
+            Permission.VIEW_ONCALL,
+            Permission.VIEW_CONTACTS,
+            Permission.VIEW_COVERAGE,
+            Permission.VIEW_PATIENTS,
+            Permission.VIEW_STATISTICS,
+        }
     ),
 }
 # Roles that see every department; the others see only the departments they are given.

@@ -15,6 +15,7 @@ from app.web import (  # noqa: E402, F401  (the views register themselves on bp)
     auth,
     calendar,
     coverage,
+    dashboard,
     feeds,
     followup,
     overrides,

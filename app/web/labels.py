@@ -22,6 +22,9 @@ WORDS = (
     # dial statuses and outcomes
     _n("accepted"), _n("answered"), _n("rejected"), _n("no-answer"), _n("busy"), _n("failed"), _n("ringing"),
     _n("connected"), _n("forwarded"), _n("unanswered"), _n("abandoned"),
+    # caller kinds
+    _n("home_nursing"), _n("nursing_home"), _n("temporary_stay"), _n("residential"), _n("acute_1813"),
+    _n("acute_nursing"), _n("nursing_home_doctor"), _n("other"),
     # where a rota version came from
     _n("web"), _n("cli"), _n("api"), _n("restore"), _n("demo"),
     # audit actions
