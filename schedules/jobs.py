@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.config import Policy
 from app.data.db import get_engine, session_scope
 from app.services import alerts
+from app.services import spool as outage
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
 from app.services.retention import purge
@@ -127,6 +128,22 @@ def purge_old_data(app: Flask) -> int:
         return report.contacts + report.stays + report.patients + report.lookups + report.security_events
 
 
+def drain_spool(app: Flask) -> int:
+    """Every minute: write the calls spooled during a database outage on this machine into the database.
+
+    Returns how many records were written.
+    """
+    with app.app_context():
+        report = outage.drain(
+            app.instance_path,
+            lambda: session_scope(write=True),
+            app.config["POLICY"],
+            app.extensions["linje72.vault"],
+            app.config["CLOCK"](),
+        )
+        return report.records
+
+
 def _alerting(app: Flask) -> alerts.Alerting:
     alerting: alerts.Alerting = app.extensions["linje72.alerting"]
     return alerting
@@ -213,6 +230,14 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         args=(purge_old_data, app),
         id="purge",
         misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        _run_alert_job,
+        "interval",
+        minutes=1,
+        args=(drain_spool, app),
+        id="drain_spool",
+        next_run_time=datetime.now(UTC),
     )
     # First at start: a publish made while no scheduler ran is checked at once.
     scheduler.add_job(

@@ -25,6 +25,7 @@ from app.cli.hl7 import mllp
 from app.cli.jobs import scheduler
 from app.cli.retention import pseudonym_key, purge, rotate_key
 from app.cli.security import security
+from app.cli.spool import spool
 from app.cli.tokens import token
 from app.cli.users import user
 from app.config import ConfigError
@@ -50,6 +51,7 @@ COMMANDS = (
     rotate_key,
     pseudonym_key,
     mllp,
+    spool,
 )
 
 
