@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -166,8 +166,12 @@ def drain(
 def _drain_call(
     scope: Scope, policy: Policy, vault: CprVault, now: datetime, call_sid: str, records: list[SpoolRecord]
 ) -> int:
-    """Write one call's records not drained before; return how many. One retry when another
-    process made the call's contact meanwhile."""
+    """Write one call's records not drained before; return how many.
+
+    Tried once more when another process made the call's contact meanwhile, or when the
+    connection had died with the server (the first use of a pool after a restart): the
+    pool is renewed by then.
+    """
     for retry in (False, True):
         try:
             with scope() as session:
@@ -184,8 +188,8 @@ def _drain_call(
                     )
                     session.flush()
                 return len(fresh)
-        except IntegrityError:
-            if retry:
+        except (IntegrityError, DBAPIError) as exc:
+            if retry or not (isinstance(exc, IntegrityError) or exc.connection_invalidated):
                 raise
     raise AssertionError("unreachable")
 
