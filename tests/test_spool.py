@@ -25,6 +25,7 @@ from app.data.db import dispose
 from app.data.models import Contact
 from app.services import spool as outage
 from ivr.views import _drainer
+from schedules.jobs import build_scheduler
 from tests import factories as f
 from tests.replay_call import Call, action
 from tests.support import AUTH_TOKEN, FALLBACK, PUBLIC_URL, Clock, app_settings, spoken, twiml
@@ -272,3 +273,15 @@ def _spool_bytes(app: Flask) -> bytes:
     for path in Path(app.instance_path).glob(spool.FILE_NAME + "*"):
         found += path.read_bytes()
     return found
+
+
+def test_the_scheduler_drains_the_spool_every_minute(app: Flask, down: Flask, session: Session) -> None:
+    f.small_region(app, session)
+    Call(down.test_client(), sid(13)).post("/voice/incoming")
+    job = build_scheduler(app).get_job("drain_spool")
+    assert job is not None and job.trigger.interval == timedelta(minutes=1)
+
+    assert job.func(*job.args) is None  # run as the scheduler runs it: failures logged, not raised
+
+    assert [(c.call_sid, c.outcome) for c in contacts_of(session)] == [(sid(13), "forwarded")]
+    assert spool.spool_depth(app.instance_path) == 0

@@ -147,8 +147,7 @@ def drain(
             try:
                 written = _drain_call(scope, policy, vault, now, call_sid, records)
             except UNREACHABLE:
-                report.left += len(by_call) - report.calls
-                mark_waiting()
+                mark_waiting()  # the database went away again: the next webhook it answers tries again
                 raise
             except Exception:
                 log.exception("could not write the spooled records of call %s; they stay spooled", call_sid)
