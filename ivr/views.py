@@ -307,6 +307,11 @@ def _drain_if_waiting() -> None:
         _drainer.submit(drain_spool, current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+def wait_for_drains(timeout: float = 30) -> None:
+    """Return once every drain started so far has ended (drains run one at a time, in order)."""
+    _drainer.submit(lambda: None).result(timeout=timeout)
+
+
 def drain_spool(app: Flask) -> outage.DrainReport | None:
     """Write this machine's spool into the database; a failure is logged and leaves the spool for later."""
     with app.app_context():

@@ -29,10 +29,10 @@ from app.data.db import dispose, make_engine, new_session
 from app.data.migrate import upgrade
 from app.data.models import Contact
 from ivr.simulator import ScriptedPhone, play_call
-from ivr.views import _drainer
+from ivr.views import wait_for_drains
 from tests import factories as f
 from tests.replay_call import Call, action
-from tests.support import AUTH_TOKEN, FALLBACK, PUBLIC_URL, Clock, app_settings, spoken, twiml
+from tests.support import FALLBACK, Clock, app_settings, spoken, twiml
 
 pytestmark = pytest.mark.outage
 
@@ -136,7 +136,7 @@ def line(postgres: PrivatePostgres, clock: Clock, instance_path: str) -> Iterato
         f.small_region(app, session)
         session.close()
     yield app
-    _drainer.submit(lambda: None).result(timeout=30)
+    wait_for_drains()
     dispose(app)
 
 
@@ -180,9 +180,8 @@ def test_calls_in_a_database_outage_reach_the_fallback_and_each_is_one_contact_a
 
     postgres.start()
     # The first webhook the database answers again (the midway call's end) starts the drain.
-    response = _end(line, midway)
-    assert response == 204
-    _drainer.submit(lambda: None).result(timeout=30)
+    assert midway.end(CallDuration="40") == 204
+    wait_for_drains()
     assert spool.spool_depth(line.instance_path) == 0
 
     with line.app_context():
@@ -212,13 +211,3 @@ def test_calls_in_a_database_outage_reach_the_fallback_and_each_is_one_contact_a
 
     assert CPR not in caplog.text
     assert time.monotonic() - started < 60
-
-
-def _end(app: Flask, call: Call) -> int:
-    from twilio.request_validator import RequestValidator
-
-    form = {**call.form, "CallStatus": "completed", "CallDuration": "40"}
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/voice/status", form)
-    return call.client.post(
-        PUBLIC_URL + "/voice/status", data=form, headers={"X-Twilio-Signature": signature}
-    ).status_code

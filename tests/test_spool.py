@@ -17,18 +17,17 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.request_validator import RequestValidator
 
 from app import create_app
 from app.data import spool
 from app.data.db import dispose
 from app.data.models import Contact
 from app.services import spool as outage
-from ivr.views import _drainer
+from ivr.views import wait_for_drains
 from schedules.jobs import build_scheduler
 from tests import factories as f
 from tests.replay_call import Call, action
-from tests.support import AUTH_TOKEN, FALLBACK, PUBLIC_URL, Clock, app_settings, spoken, twiml
+from tests.support import FALLBACK, Clock, app_settings, spoken, twiml
 
 NURSE = "+4532501010"
 STRANGER = "+4532509999"
@@ -58,16 +57,6 @@ def contacts_of(session: Session) -> list[Contact]:
     return list(session.scalars(select(Contact).order_by(Contact.call_sid)))
 
 
-def end(call: Call, **fields: str) -> int:
-    """Post the call's status callback (the call completed); return the HTTP status."""
-    form = {**call.form, "CallStatus": "completed", **fields}
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/voice/status", form)
-    response = call.client.post(
-        PUBLIC_URL + "/voice/status", data=form, headers={"X-Twilio-Signature": signature}
-    )
-    return response.status_code
-
-
 def drain(runner: FlaskCliRunner) -> str:
     result = runner.invoke(args=["spool", "drain"])
     assert result.exit_code == 0, result.output
@@ -82,7 +71,7 @@ def test_a_call_that_never_reached_the_database_becomes_one_contact_when_it_retu
     body, _ = call.post("/voice/incoming")
     assert forwarded_to_fallback(body)
     clock.now += timedelta(seconds=95)
-    assert end(call, CallDuration="95") == 204
+    assert call.end(CallDuration="95") == 204
     assert spool.spool_depth(app.instance_path) == 2
     assert contacts_of(session) == []
 
@@ -155,7 +144,7 @@ def test_a_ring_whose_result_came_in_the_outage_is_recorded_with_that_result(
     body, _ = Call(down.test_client(), sid(4)).post(dial, DialCallStatus="busy")
     assert forwarded_to_fallback(body)
     # The end reaches the database again before the drain: the call is closed as abandoned first.
-    assert end(call) == 204
+    assert call.end() == 204
 
     _wait_for_the_background_drain(app)
 
@@ -264,7 +253,7 @@ def test_an_empty_spool_says_so(runner: FlaskCliRunner) -> None:
 
 def _wait_for_the_background_drain(app: Flask) -> None:
     """Wait until the drain that the webhook started has ended (drains run one at a time, in order)."""
-    _drainer.submit(lambda: None).result(timeout=30)
+    wait_for_drains()
     assert spool.spool_depth(app.instance_path) == 0
 
 
