@@ -23,9 +23,9 @@ from datetime import datetime
 from pathlib import Path
 
 FILE_NAME = "spool.sqlite3"
-# An outage is no reason to hold the caller: a spool that cannot be written within this is
+# An outage is no reason to hold the caller past the deadline: a spool not written within this is
 # logged, and the caller is forwarded all the same.
-WAIT_SECONDS = 1.0
+WAIT_SECONDS = 0.5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
