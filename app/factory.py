@@ -14,9 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import config, logs
 from app.data import db
+from app.data.spool import spool_depth
 from app.messaging import Messenger, Recordings, default_http_client
 from app.services.alerts import Alerting
 from app.services.keys import missing_keys
+from app.services.spool import mark_waiting
 from app.values.cpr import CprVault
 
 
@@ -61,6 +63,20 @@ def _check_stored_keys(app: Flask, vault: CprVault) -> None:
     if problem:
         db.dispose(app)
         raise config.ConfigError(problem)
+
+
+def _check_spool(app: Flask) -> None:
+    """Calls spooled in an outage before a restart: the first webhook the database answers drains them."""
+    try:
+        waiting = spool_depth(app.instance_path)
+    except Exception as exc:  # a spool that cannot be read must not keep the line from starting
+        logging.getLogger("linje72").error("could not read the outage spool: %s", type(exc).__name__)
+        return
+    if waiting:
+        logging.getLogger("linje72").warning(
+            "%d records of calls from a database outage wait in the spool", waiting
+        )
+        mark_waiting()
 
 
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -114,6 +130,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
 
     _check_stored_keys(app, vault)  # last: every setting is checked before the database is asked
+    _check_spool(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -34,16 +34,6 @@ MAX_TRIES = 3
 MAX_PATIENTS = 3
 NO_CPR_KEY = "0"
 
-# Twilio's DialCallStatus to the contact record's dial status. An answered call
-# that was not accepted with 1 in the whisper is "rejected".
-DIAL_STATUS = {
-    "completed": "rejected",
-    "answered": "rejected",
-    "no-answer": "no-answer",
-    "busy": "busy",
-    "failed": "failed",
-    "canceled": "no-answer",
-}
 # A callee who took the call: pressed 1 (accepted), or a staffed line put through (answered).
 CONNECTED_STATUSES = frozenset({"accepted", "answered"})
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -197,7 +187,7 @@ class CallFlow:
             contact.ended_at = contact.ended_at or self.now
             return Reply(contact.language)
         if attempt.status is None:
-            attempt.status = DIAL_STATUS.get(dial_status, "failed")
+            attempt.status = contacts.dial_status(dial_status)
             attempt.ended_at = self.now
         contact.updated_at = self.now
         if contact.outcome is not None or contact.step == "ended":

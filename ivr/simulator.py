@@ -282,8 +282,12 @@ def _dial(
 ) -> list[ET.Element]:
     number_el = dial.find("Number")
     if number_el is None:
-        return []
+        # `<Dial>number</Dial>`: the fail-safe's forward, without a whisper or an action.
+        number_el = ET.Element("Number")
+        number_el.text = dial.text
     number = (number_el.text or "").strip()
+    if not number:
+        return []
     ring = Ring(number, phone.ring(number))
     trace.rings.append(ring)
     if ring.answer == HANGUP:

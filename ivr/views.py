@@ -14,7 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, copy_current_request_context, current_app, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    copy_current_request_context,
+    current_app,
+    request,
+    url_for,
+)
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.twiml.voice_response import VoiceResponse
@@ -22,7 +31,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from app.data.db import session_scope
 from app.logs import redact
 from app.services import contacts, voice
-from ivr.flow import CallFlow, Reply
+from app.services import spool as outage
+from ivr.flow import FINAL_CALL_STATUSES, CallFlow, Reply
 from ivr.prompts import LANGUAGE_CODES, say
 from ivr.security import is_signed
 from ivr.twiml import render
@@ -34,6 +44,8 @@ MAX_BODY = 64 * 1024
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 log = logging.getLogger("linje72.ivr")
 T = TypeVar("T")
+# The steps whose keys the spool keeps (encrypted): a unit code, a CPR number, the read-back's answer.
+KEYED_STEPS = frozenset({"caller", "patient", "confirm"})
 # Refused signatures are counted (and logged), never stored one by one: a flood of them
 # must not fill the database.
 refused_signatures = itertools.count(1)
@@ -118,10 +130,17 @@ def status() -> Response:
 
     try:
         _with_deadline(close, current_app.config["POLICY"].webhook_deadline)
+    except DATABASE_UNAVAILABLE:
+        log.error("status callback for %s without the database:\n%s", _sid(), redact(traceback.format_exc()))
+        if call_status in FINAL_CALL_STATUSES:
+            duration = request.form.get("CallDuration", "")
+            _spool(outage.ENDED, "status", call_status=call_status, duration=_number(duration))
+        return Response("", status=204)
     except Exception:
         log.error("status callback failed for %s:\n%s", _sid(), redact(traceback.format_exc()))
         return Response("", status=500)
     log.info("call %s ended: %s", _sid(), call_status)
+    _drain_if_waiting()
     return Response("", status=204)
 
 
@@ -240,9 +259,7 @@ def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -
     deadline = current_app.config["POLICY"].webhook_deadline
     started = time.monotonic()
     try:
-        return _twiml(
-            _with_deadline(lambda late: _answer(step, run, fingerprint, owner, callee, late), deadline)
-        )
+        answer = _with_deadline(lambda late: _answer(step, run, fingerprint, owner, callee, late), deadline)
     except Exception as exc:
         log.error("step %s failed for call %s:\n%s", step, _sid(), redact(traceback.format_exc()))
         if callee:
@@ -250,9 +267,11 @@ def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -
             return _twiml(str(VoiceResponse().hangup()))
         left = deadline - (time.monotonic() - started)
         if isinstance(exc, DATABASE_UNAVAILABLE) or left < deadline / 2:
-            # The database did not answer: do not wait for it again.
-            return _twiml(_emergency_twiml())
+            # The database did not answer: do not wait for it again; the spool keeps the call.
+            return _twiml(_outage_answer(step))
         return _twiml(_fail_safe(step, left))
+    _drain_if_waiting()
+    return _twiml(answer)
 
 
 def _answer(
@@ -311,7 +330,72 @@ def _fail_safe(step: str, seconds: float) -> str:
         return _with_deadline(record, seconds)
     except Exception:
         log.error("fail-safe failed for call %s:\n%s", _sid(), redact(traceback.format_exc()))
-        return _emergency_twiml()
+        return _outage_answer(step)
+
+
+def _outage_answer(step: str) -> str:
+    """Forward the caller to the fallback number without the database, and spool what we know of the call."""
+    answer = _emergency_twiml()
+    attempt = request.args.get("attempt", "")
+    _spool(
+        outage.FORWARDED,
+        step,
+        digits=_digits() if step in KEYED_STEPS else "",
+        forwarded_to=current_app.config["POLICY"].fallback_number,
+        attempt=_number(attempt),
+        dial_status=request.form.get("DialCallStatus") if step == "dial_result" else None,
+        test_call=request.form.get(TEST_CALL_FIELD) == "1" and step == "incoming",
+    )
+    return answer
+
+
+def _spool(kind: str, step: str, **known: Any) -> None:
+    """Keep the call in the local spool; a spool that fails is logged, never the caller's problem."""
+    try:
+        outage.keep(
+            current_app.instance_path,
+            current_app.extensions["linje72.vault"],
+            current_app.config["CLOCK"](),
+            kind=kind,
+            call_sid=_sid(),
+            step=step,
+            from_number=_from(),
+            **known,
+        )
+    except Exception:
+        log.critical("could not spool call %s:\n%s", _sid(), redact(traceback.format_exc()))
+
+
+# Drains run here, one at a time, never in the thread that answers the provider.
+_drainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linje72-drain")
+
+
+def _drain_if_waiting() -> None:
+    """After an outage, the first webhook the database answers starts a drain of the spool."""
+    if outage.take_waiting():
+        _drainer.submit(drain_spool, current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def wait_for_drains(timeout: float = 30) -> None:
+    """Return once every drain started so far has ended (drains run one at a time, in order)."""
+    _drainer.submit(lambda: None).result(timeout=timeout)
+
+
+def drain_spool(app: Flask) -> outage.DrainReport | None:
+    """Write this machine's spool into the database; a failure is logged and leaves the spool for later."""
+    with app.app_context():
+        try:
+            return outage.drain(
+                app.instance_path,
+                lambda: session_scope(write=True),
+                app.config["POLICY"],
+                app.extensions["linje72.vault"],
+                app.config["CLOCK"](),
+            )
+        except Exception:
+            log.error("the spool could not be drained yet:\n%s", redact(traceback.format_exc()))
+            outage.mark_waiting()
+            return None
 
 
 def _emergency_twiml() -> str:
@@ -355,6 +439,10 @@ def _from() -> str | None:
 
 def _digits() -> str:
     return request.form.get("Digits", "")
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 def _attempt() -> int:

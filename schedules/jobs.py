@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.config import Policy
 from app.data.db import get_engine, session_scope
 from app.services import alerts, reminders, voice
+from app.services import spool as outage
 from app.services.contacts import close_stale_calls
 from app.services.coverage import find_gaps
 from app.services.retention import count_statistics, purge
@@ -166,6 +167,22 @@ def count_new_statistics(app: Flask) -> int:
         return calls + follow_ups
 
 
+def drain_spool(app: Flask) -> int:
+    """Every minute: write the calls spooled during a database outage on this machine into the database.
+
+    Returns how many records were written.
+    """
+    with app.app_context():
+        report = outage.drain(
+            app.instance_path,
+            lambda: session_scope(write=True),
+            app.config["POLICY"],
+            app.extensions["linje72.vault"],
+            app.config["CLOCK"](),
+        )
+        return report.records
+
+
 def _alerting(app: Flask) -> alerts.Alerting:
     alerting: alerts.Alerting = app.extensions["linje72.alerting"]
     return alerting
@@ -271,6 +288,14 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         minutes=COUNT_MINUTES,
         args=(count_new_statistics, app),
         id="count_statistics",
+    )
+    scheduler.add_job(
+        _run_alert_job,
+        "interval",
+        minutes=1,
+        args=(drain_spool, app),
+        id="drain_spool",
+        next_run_time=datetime.now(UTC),
     )
     # First at start: a publish made while no scheduler ran is checked at once.
     scheduler.add_job(

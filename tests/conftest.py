@@ -16,6 +16,7 @@ from app import create_app
 from app.data.db import Base, dispose, make_engine
 from app.data.migrate import upgrade
 from app.services import accounts
+from ivr.views import wait_for_drains
 from tests.support import SETTING_NAMES, SETTING_PREFIXES, Clock, app_settings
 
 # Read before the tests clear the environment: the one setting the suite itself takes.
@@ -79,6 +80,8 @@ def app(migrated: Engine, database_url: str, clock: Clock, instance_path: str) -
                 connection.execute(table.delete())
     app = create_app(app_settings(database_url, clock, instance_path))
     yield app
+    # A drain of the outage spool that a webhook started ends with its test, not in the next one.
+    wait_for_drains()
     dispose(app)
 
 

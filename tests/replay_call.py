@@ -30,6 +30,15 @@ class Call:
         body = response.get_data(as_text=True)
         return body, twiml(body)
 
+    def end(self, **fields: str) -> int:
+        """Post the status callback of the completed call; return the HTTP status."""
+        form = {**self.form, "CallStatus": "completed", **fields}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/voice/status", form)
+        response = self.client.post(
+            PUBLIC_URL + "/voice/status", data=form, headers={"X-Twilio-Signature": signature}
+        )
+        return response.status_code
+
 
 def action(root: ET.Element, tag: str = "Gather") -> str:
     element = root.find(tag)

@@ -26,6 +26,7 @@ from app.cli.jobs import scheduler
 from app.cli.report import report
 from app.cli.retention import pseudonym_key, purge, rotate_key
 from app.cli.security import security
+from app.cli.spool import spool
 from app.cli.tokens import token
 from app.cli.users import user
 from app.config import ConfigError
@@ -52,6 +53,7 @@ COMMANDS = (
     pseudonym_key,
     mllp,
     report,
+    spool,
 )
 
 

@@ -331,6 +331,24 @@ class DialAttempt(Base):
         return f"DialAttempt({self.position}, {self.status!r})"
 
 
+class SpooledRecord(Base):
+    """A record of the outage spool (app.data.spool) that has been written into the contacts.
+
+    Drained in the same transaction as its call's contact, so that draining a record again
+    (a crash between the commit and the spool's removal, a copy of the spool) changes nothing.
+    """
+
+    __tablename__ = "spooled_records"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    spooled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"SpooledRecord({self.record_id!r}, {self.call_sid!r})"
+
+
 class ContactStatistic(Base):
     """How many calls of one kind a day: anonymous counts that outlive the calls' personal data.
 

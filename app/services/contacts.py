@@ -21,6 +21,21 @@ STALE_AFTER = timedelta(hours=2)
 
 
 LOCKED = "linje72.locked_contacts"
+# Twilio's DialCallStatus to the contact record's dial status. An answered call
+# that was not accepted with 1 in the whisper is "rejected".
+DIAL_STATUS = {
+    "completed": "rejected",
+    "answered": "rejected",
+    "no-answer": "no-answer",
+    "busy": "busy",
+    "failed": "failed",
+    "canceled": "no-answer",
+}
+
+
+def dial_status(provider_status: str) -> str:
+    """Return the dial status the contact records for the provider's DialCallStatus."""
+    return DIAL_STATUS.get(provider_status, "failed")
 
 
 @event.listens_for(Session, "after_transaction_end")
