@@ -11,7 +11,7 @@ from app.config import Policy
 from app.data import queries
 from app.data.models import Department, Discharge
 from app.values.cpr import CprError, CprVault, parse
-from routing import Decision, ShiftInfo, decide, local_date
+from routing import Agreement, Decision, ShiftInfo, decide, local_date
 from routing.decision import admitted_now, newest_discharge
 
 
@@ -22,6 +22,7 @@ class PatientDecision:
     decision: Decision
     discharge: Discharge | None
     department: Department | None
+    agreement: Agreement | None = None  # the deciding department's, when it has one
 
 
 def decide_for_patient(
@@ -73,7 +74,10 @@ def decide_for_patient(
         caller_kind=caller_kind,
         pool_shifts=pool_shifts,
     )
-    return PatientDecision(decision, deciding_row, deciding_row.department if deciding_row else None)
+    department = deciding_row.department if deciding_row else None
+    return PatientDecision(
+        decision, deciding_row, department, agreements.get(department.code) if department else None
+    )
 
 
 def _born(number: str, now: datetime) -> date | None:
