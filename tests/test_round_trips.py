@@ -23,11 +23,11 @@ NURSE = "+4532501010"
 # writing the call's state is one statement each; a step that also changes a dial attempt
 # or adds one writes that row too. The first step also identifies the caller, counts its
 # look-ups this hour and reads its agreement's wording; the patient step reads the stays with
-# their departments, the patient's record, the rota with its overrides and the agreements, and
+# their departments and agreements, the patient's record, the rota and its overrides, and
 # writes the look-up and the call.
 MOST_STATEMENTS = {
     "incoming": 5,
-    "patient": 8,
+    "patient": 7,
     "confirm": 3,
     "whisper": 2,
     "whisper-answer": 3,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.data.models import Agreement as StoredAgreement
 from app.data.models import Caller, Contact, Department, Discharge, Patient, RotaOverride, Shift
@@ -84,6 +84,22 @@ def discharges_of(session: Session, cpr_lookup: str | Sequence[str]) -> Sequence
     return session.scalars(
         select(Discharge).where(Discharge.cpr_lookup.in_(lookups), Discharge.status != "cancelled")
     ).all()
+
+
+def stays_with_agreements(
+    session: Session, cpr_lookup: Sequence[str], base: Calendar
+) -> tuple[list[Discharge], dict[str, Agreement]]:
+    """Return the patient's stays (not the cancelled) with their departments, and by department
+    code the agreement of each of those departments that has one: one query (the call path's)."""
+    rows = session.execute(
+        select(Discharge, StoredAgreement)
+        .join(Discharge.department)
+        .outerjoin(StoredAgreement, StoredAgreement.code == Department.agreement)
+        .options(contains_eager(Discharge.department))
+        .where(Discharge.cpr_lookup.in_(list(cpr_lookup)), Discharge.status != "cancelled")
+    ).all()
+    agreements = {stay.department.code: agreement_rules(rules, base) for stay, rules in rows if rules}
+    return [stay for stay, _ in rows], agreements
 
 
 def patient_of(session: Session, cpr_lookup: str | Sequence[str]) -> Patient | None:

@@ -42,7 +42,7 @@ def decide_for_patient(
     """
     # During a key rotation a stay may still be stored under the previous key's lookup key.
     lookups = vault.lookup_keys(number)
-    rows = queries.discharges_of(session, lookups)
+    rows, agreements = queries.stays_with_agreements(session, lookups, policy.calendar)
     infos = [queries.discharge_info(row) for row in rows]
     patient = queries.patient_of(session, lookups) if rows else None
     # The stay that decides: the one the patient is admitted on now, else the newest discharge.
@@ -56,8 +56,8 @@ def decide_for_patient(
         pool = queries.pool_of(session, deciding_row.department)
         if pool is not None:
             departments.setdefault(pool.code, queries.department_info(pool))
+            agreements.update(queries.agreements_of(session, [pool.code], policy.calendar))
         shifts, pool_shifts = queries.chain_shifts(session, deciding_row.department, pool, now)
-    agreements = queries.agreements_of(session, departments.keys(), policy.calendar) if rows else {}
     decision = decide(
         discharges=infos,
         departments=departments,
