@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.config import Limits, Policy
 from app.data.models import Caller, Contact, DialAttempt
 from app.services import contacts, misuse, voice
-from app.services.agreements import Wording, wording
+from app.services.agreements import Wording, remember_wording, wording
 from app.services.directory import identify_caller
 from app.services.patients import decide_for_patient
 from app.values.callers import unit_code
@@ -85,6 +85,9 @@ class CallFlow:
     """The steps of one call, with the session, policy, vault and `now` they work with."""
 
     def __init__(self, session: Session, policy: Policy, vault: CprVault, now: datetime) -> None:
+        # A step's changes are written once, when its transaction commits (a new attempt's
+        # insert aside): a query in the middle of a step does not flush them first.
+        session.autoflush = False
         self.session = session
         self.policy = policy
         self.vault = vault
@@ -306,10 +309,10 @@ class CallFlow:
 
     def _attempt(self, attempt_id: int, call_sid: str) -> DialAttempt | None:
         """Return the attempt when it belongs to the call `call_sid` (else None: the leg hangs up)."""
-        attempt = contacts.find_attempt(self.session, attempt_id)
-        if attempt is None or attempt.contact.call_sid != call_sid:
+        contact = self._load(call_sid)  # locked, with its attempts
+        if contact is None:
             return None
-        return attempt
+        return next((attempt for attempt in contact.attempts if attempt.id == attempt_id), None)
 
     def _new_contact(self, call_sid: str, from_number: str | None, *, test_call: bool = False) -> Contact:
         period = self.policy.calendar.period(self.now)
@@ -364,6 +367,9 @@ class CallFlow:
         contact.department = found.department
         # The agreement it runs under now: the record keeps it when the department moves later.
         contact.agreement = found.department.agreement if found.department else None
+        if contact.agreement and found.agreement is not None:  # its wording, read with its rules
+            hours = int(found.agreement.window.total_seconds() // 3600)
+            remember_wording(self.session, contact.agreement, found.agreement.line_name, hours)
         contact.period = decision.period.value
         contact.route = decision.route.value
         contact.targets = _targets_json(decision.targets)
@@ -460,15 +466,14 @@ class CallFlow:
             contacts.mark_for_follow_up(contact, self.now)
             return self._nobody(contact)
         target = contact.targets[position]
-        attempt = DialAttempt(
-            position=position,
-            number=target["number"],
-            label=target["label"],
-            name=target.get("name", ""),
-            started_at=self.now,
-        )
-        contact.attempts.append(attempt)
-        self.session.flush()
+        values = {
+            "position": position,
+            "number": target["number"],
+            "label": target["label"],
+            "name": target.get("name", ""),
+            "started_at": self.now,
+        }
+        attempt = contacts.add_attempt(self.session, contact, values)
         # The callee sees the caller's own number, so they can call back.
         caller_id = normalise_caller_id(contact.caller_number)
         return Reply(

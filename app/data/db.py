@@ -82,10 +82,12 @@ def make_engine(url: str, *, timeout: float | None = None) -> Engine:
         ping_when_idle(engine, IDLE_PING_SECONDS)
         return engine
     milliseconds = int(timeout * 1000)
-    return create_engine(
+    # No ping on every checkout (a round trip per webhook): a connection is pinged after a
+    # pause, and one that died in use fails its statement, which the webhook answers as the
+    # fallback does (ivr/views.py); SQLAlchemy then replaces the pool's connections.
+    engine = create_engine(
         url,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_timeout=timeout,
         connect_args={
             "connect_timeout": max(1, math.ceil(timeout)),
@@ -94,6 +96,8 @@ def make_engine(url: str, *, timeout: float | None = None) -> Engine:
             "tcp_user_timeout": milliseconds,
         },
     )
+    ping_when_idle(engine, IDLE_PING_SECONDS)
+    return engine
 
 
 def ping_when_idle(engine: Engine, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:

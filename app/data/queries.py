@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.data.models import Agreement as StoredAgreement
 from app.data.models import Caller, Contact, Department, Discharge, Patient, RotaOverride, Shift
@@ -84,6 +84,22 @@ def discharges_of(session: Session, cpr_lookup: str | Sequence[str]) -> Sequence
     return session.scalars(
         select(Discharge).where(Discharge.cpr_lookup.in_(lookups), Discharge.status != "cancelled")
     ).all()
+
+
+def stays_with_agreements(
+    session: Session, cpr_lookup: Sequence[str], base: Calendar
+) -> tuple[list[Discharge], dict[str, Agreement]]:
+    """Return the patient's stays (not the cancelled) with their departments, and by department
+    code the agreement of each of those departments that has one: one query (the call path's)."""
+    rows = session.execute(
+        select(Discharge, StoredAgreement)
+        .join(Discharge.department)
+        .outerjoin(StoredAgreement, StoredAgreement.code == Department.agreement)
+        .options(contains_eager(Discharge.department))
+        .where(Discharge.cpr_lookup.in_(list(cpr_lookup)), Discharge.status != "cancelled")
+    ).all()
+    agreements = {stay.department.code: agreement_rules(rules, base) for stay, rules in rows if rules}
+    return [stay for stay, _ in rows], agreements
 
 
 def patient_of(session: Session, cpr_lookup: str | Sequence[str]) -> Patient | None:
@@ -203,6 +219,27 @@ def contact_by_sid(session: Session, call_sid: str, *, lock: bool = False) -> Co
     """Return the call's contact; with `lock`, held until the transaction ends."""
     query = select(Contact).where(Contact.call_sid == call_sid)
     return session.scalars(query.with_for_update() if lock else query).first()
+
+
+# Built once: every webhook of a call starts with it. The contact row locked (FOR UPDATE OF
+# contacts only: the joined rows are read, not locked) with what a step reads of it: its
+# attempts, caller and department, and the wording of the agreement it runs under.
+_CALL_STATE = (
+    select(Contact, StoredAgreement.line_name, StoredAgreement.window_hours)
+    .outerjoin(StoredAgreement, StoredAgreement.code == Contact.agreement)
+    .where(Contact.call_sid == bindparam("call_sid"))
+    .options(joinedload(Contact.attempts), joinedload(Contact.caller), joinedload(Contact.department))
+    .with_for_update(of=Contact)
+)
+
+
+def call_state(session: Session, call_sid: str) -> tuple[Contact, tuple[str, int] | None] | None:
+    """Return the call's contact locked until the transaction ends, with its attempts, caller and
+    department, and its agreement's line name and window (None without one), in one statement."""
+    row = session.execute(_CALL_STATE, {"call_sid": call_sid}).unique().first()
+    if row is None:
+        return None
+    return row[0], (row[1], row[2]) if row[1] is not None else None
 
 
 def shifts_covering_all(

@@ -179,11 +179,24 @@ def default_wording(policy: Policy) -> Wording:
     return Wording(rules.line_name, int(rules.window.total_seconds() // 3600))
 
 
+# A session's wordings by agreement code, once read: an agreement may change between requests,
+# not within one.
+WORDINGS = "linje72.wordings"
+
+
+def remember_wording(session: Session, code: str, line: str, hours: int) -> None:
+    """Keep an agreement's wording read along with something else, for the rest of the session."""
+    session.info.setdefault(WORDINGS, {})[code] = Wording(line, hours)
+
+
 def wording(session: Session, policy: Policy, code: str | None) -> Wording:
     """The wording of agreement `code` (the deployment's own for None or an unknown code)."""
+    known: dict[str | None, Wording] = session.info.setdefault(WORDINGS, {})
+    if code in known:
+        return known[code]
+    found = None
     if code:
         words = select(StoredAgreement.line_name, StoredAgreement.window_hours)
         found = session.execute(words.where(StoredAgreement.code == code)).first()
-        if found is not None:
-            return Wording(found.line_name, found.window_hours)
-    return default_wording(policy)
+    known[code] = Wording(found.line_name, found.window_hours) if found else default_wording(policy)
+    return known[code]

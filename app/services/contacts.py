@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, insert, or_, select
 from sqlalchemy.orm import Session, SessionTransaction, object_session, selectinload
 
 from app.data import queries
 from app.data.models import Caller, Contact, Department, DialAttempt, FollowUp
+from app.services.agreements import remember_wording
 from app.values.phones import normalise_caller_id
 from routing import Period, Route
 from routing.agreement import DEFAULT_AGREEMENT
@@ -48,25 +49,39 @@ def find_contact(session: Session, call_sid: str) -> Contact | None:
     """Return the call's contact, locked until the transaction ends.
 
     Locked because the status callback and a whisper of the same call may arrive at
-    the same moment in different processes. A contact this transaction has locked (or
-    made) already is returned without asking the database again.
+    the same moment in different processes. One statement reads what the steps read of
+    the call (its attempts, caller, department and agreement's wording: no lazy loads), and
+    a contact this transaction has locked (or made, or found missing) already is returned
+    without asking the database again.
     """
-    held: dict[str, Contact] = session.info.setdefault(LOCKED, {})
+    held: dict[str, Contact | None] = session.info.setdefault(LOCKED, {})
     if call_sid in held:
         return held[call_sid]
-    contact = queries.contact_by_sid(session, call_sid, lock=True)
-    if contact is not None:
-        held[call_sid] = contact
+    found = queries.call_state(session, call_sid)
+    contact, words = found if found is not None else (None, None)
+    if contact is not None and contact.agreement and words is not None:
+        remember_wording(session, contact.agreement, *words)
+    # None too: a call without a record gets one from this transaction or none (open_contact).
+    held[call_sid] = contact
     return contact
 
 
-def find_attempt(session: Session, attempt_id: int) -> DialAttempt | None:
-    """Return a dial attempt, its call locked first so that what we read is current."""
-    contact_id = session.scalar(select(DialAttempt.contact_id).where(DialAttempt.id == attempt_id))
-    if contact_id is None:
-        return None
-    session.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
-    return session.get(DialAttempt, attempt_id, populate_existing=True)
+def add_attempt(session: Session, contact: Contact, values: dict[str, Any]) -> DialAttempt:
+    """Add a dial attempt to the call, inserted at once: its id goes into the answer's URLs.
+
+    Only the attempt's row is written now (one statement, its id returned); the contact's
+    own changes wait for the commit, so that the step writes the contact once.
+    """
+    if contact.id is None:  # a call opened by this step: written now with its attempt
+        attempt = DialAttempt(**values)
+        contact.attempts.append(attempt)
+        session.flush()
+        return attempt
+    attempt = session.scalars(
+        insert(DialAttempt).returning(DialAttempt), [{**values, "contact_id": contact.id}]
+    ).one()
+    contact.attempts.append(attempt)
+    return attempt
 
 
 def open_contact(
@@ -78,7 +93,7 @@ def open_contact(
     *,
     test_call: bool = False,
 ) -> Contact:
-    """Start the record of a new call (flush only)."""
+    """Start the record of a new call (added to the session, not flushed)."""
     number = normalise_caller_id(from_number)
     contact = Contact(
         call_sid=call_sid,
@@ -91,8 +106,9 @@ def open_contact(
         test_call=test_call,
         replies={},
     )
+    # Written with the step's other changes when the transaction commits: one round trip,
+    # and a simultaneous first webhook of the same call fails there, on the unique call id.
     session.add(contact)
-    session.flush()
     session.info.setdefault(LOCKED, {})[call_sid] = contact  # made by this transaction: held by it
     return contact
 

@@ -11,7 +11,7 @@ from app.config import Policy
 from app.data import queries
 from app.data.models import Department, Discharge
 from app.values.cpr import CprError, CprVault, parse
-from routing import Decision, ShiftInfo, decide, local_date
+from routing import Agreement, Decision, ShiftInfo, decide, local_date
 from routing.decision import admitted_now, newest_discharge
 
 
@@ -22,6 +22,7 @@ class PatientDecision:
     decision: Decision
     discharge: Discharge | None
     department: Department | None
+    agreement: Agreement | None = None  # the deciding department's, when it has one
 
 
 def decide_for_patient(
@@ -41,7 +42,7 @@ def decide_for_patient(
     """
     # During a key rotation a stay may still be stored under the previous key's lookup key.
     lookups = vault.lookup_keys(number)
-    rows = queries.discharges_of(session, lookups)
+    rows, agreements = queries.stays_with_agreements(session, lookups, policy.calendar)
     infos = [queries.discharge_info(row) for row in rows]
     patient = queries.patient_of(session, lookups) if rows else None
     # The stay that decides: the one the patient is admitted on now, else the newest discharge.
@@ -55,8 +56,8 @@ def decide_for_patient(
         pool = queries.pool_of(session, deciding_row.department)
         if pool is not None:
             departments.setdefault(pool.code, queries.department_info(pool))
+            agreements.update(queries.agreements_of(session, [pool.code], policy.calendar))
         shifts, pool_shifts = queries.chain_shifts(session, deciding_row.department, pool, now)
-    agreements = queries.agreements_of(session, departments.keys(), policy.calendar) if rows else {}
     decision = decide(
         discharges=infos,
         departments=departments,
@@ -73,7 +74,10 @@ def decide_for_patient(
         caller_kind=caller_kind,
         pool_shifts=pool_shifts,
     )
-    return PatientDecision(decision, deciding_row, deciding_row.department if deciding_row else None)
+    department = deciding_row.department if deciding_row else None
+    return PatientDecision(
+        decision, deciding_row, department, agreements.get(department.code) if department else None
+    )
 
 
 def _born(number: str, now: datetime) -> date | None:
