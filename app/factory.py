@@ -82,11 +82,16 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     vault = CprVault(keys.secret, keys.previous, keys.pseudonym_key)
     app.extensions["linje72.vault"] = vault
     app.config["RETENTION"] = config.retention_from(settings)
-    logs.configure(settings["LINJE72_LOG_LEVEL"])
+    operations = config.operations_from(settings)
+    app.config["OPERATIONS"] = operations
+    logs.configure(settings["LINJE72_LOG_LEVEL"], operations.log_format)
     app.extensions["linje72.alerting"] = _alerting(app, settings)
 
     from app.api import bp as api_bp
     from app.api.setup import init_api
+    from app.hardening import init_hardening
+    from app.ops import CoverageGaps
+    from app.ops import bp as ops_bp
     from app.web import bp as web_bp
     from app.web.setup import csrf, init_console
     from ivr import bp as ivr_bp
@@ -101,15 +106,13 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ivr_bp)
     app.register_blueprint(delivery_bp)
     init_api(app)
+    app.register_blueprint(ops_bp)
+    app.extensions["linje72.coverage_gaps"] = CoverageGaps(app)
+    init_hardening(app, operations)
 
     from app.cli import register_commands
 
     register_commands(app)
 
     _check_stored_keys(app, vault)  # last: every setting is checked before the database is asked
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app

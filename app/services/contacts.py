@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, or_, select
-from sqlalchemy.orm import Session, SessionTransaction, selectinload
+from sqlalchemy.orm import Session, SessionTransaction, object_session, selectinload
 
+from app import metrics
 from app.data import queries
 from app.data.models import Caller, Contact, Department, DialAttempt
 from app.values.phones import normalise_caller_id
@@ -108,6 +109,8 @@ def record_reply(contact: Contact, fingerprint: str, answer: str) -> None:
 
 def close_contact(contact: Contact, now: datetime) -> None:
     """Close the record of a call that has ended; a caller who left before anyone accepted abandoned."""
+    # Closing empties the replies: a repeated status callback finds them empty and an end time.
+    first_close = contact.ended_at is None or bool(contact.replies)
     contact.replies = {}
     contact.ended_at = contact.ended_at or now
     contact.updated_at = now
@@ -120,6 +123,21 @@ def close_contact(contact: Contact, now: datetime) -> None:
     if contact.outcome is None:
         contact.outcome = "abandoned"
         contact.follow_up = bool(contact.attempts) and not contact.test_call
+    if first_close:
+        _count_ended_call(contact)
+
+
+def _count_ended_call(contact: Contact) -> None:
+    """Count the call and its rings for /metrics once the closing commits (never a test call).
+
+    The one place a call ends, whoever closes it (the status callback, the stale-call job).
+    """
+    session = object_session(contact)
+    if session is None or contact.test_call:
+        return
+    metrics.count_on_commit(session, metrics.CALLS, contact.route or "", contact.outcome or "")
+    for attempt in contact.attempts:
+        metrics.count_on_commit(session, metrics.DIAL_ATTEMPTS, attempt.status or "")
 
 
 def mark_for_follow_up(contact: Contact) -> None:
