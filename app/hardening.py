@@ -52,8 +52,9 @@ def init_hardening(app: Flask, operations: Operations) -> Limiter:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if https or request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        # Pages, API answers and TwiML name patients and people on call: no copy kept on the way.
-        if not (request.endpoint or "").endswith("static"):
+        # Pages, API answers and TwiML name patients and people on call: no copy kept on the way,
+        # unless the view chose its own (a calendar feed: private, for a few minutes).
+        if not (request.endpoint or "").endswith("static") and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         if "request_id" in g:
             headers["X-Request-Id"] = g.request_id
