@@ -84,7 +84,12 @@ def json_lines() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     root.addHandler(handler)
+    # `linje72 call` quietens the app's loggers for the terminal; a test before may have run it.
+    app_logger = logging.getLogger("linje72")
+    level = app_logger.level
+    app_logger.setLevel(logging.INFO)
     yield stream
+    app_logger.setLevel(level)
     root.removeHandler(handler)
     configure("INFO", "text")
 
