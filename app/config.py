@@ -14,9 +14,11 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
+import limits
 from dotenv import dotenv_values
 
 from app.values.access import GroupRole, parse_role_map
@@ -100,6 +102,16 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_FOLLOWUP_OVERDUE_MINUTES": "60",
     "LINJE72_REMINDER_FIRST_MINUTES": "15",
     "LINJE72_REMINDER_SECOND_MINUTES": "45",
+    # Operations: log lines as text (a terminal) or JSON (a log collector); who may read /metrics.
+    "LINJE72_LOG_FORMAT": "text",
+    "LINJE72_METRICS_TOKEN": None,  # a bearer token that reads /metrics from anywhere
+    "LINJE72_METRICS_NETWORKS": "",  # networks (CIDR, comma-separated) that read it without one
+    # Rate limits ("N per M minutes"); shared by every process when Redis is given, else per process.
+    "LINJE72_LOGIN_RATE_LIMIT": "10 per 15 minutes",  # login attempts from one client address
+    "LINJE72_API_RATE_LIMIT": "600 per minute",  # API requests with one token
+    "LINJE72_REDIS_URL": None,
+    # How many proxies (load balancer, ingress) stand in front and set X-Forwarded-For/-Proto.
+    "LINJE72_TRUSTED_PROXIES": "0",
 }
 
 
@@ -164,6 +176,7 @@ def check(settings: Mapping[str, Any]) -> None:
     keys_from(settings)
     retention_from(settings)
     follow_ups_from(settings)
+    operations_from(settings)
 
 
 # Less than this and a mistyped setting (18 for 180) would erase the contacts the departments
@@ -593,3 +606,60 @@ def feed_mappings_from(settings: Mapping[str, Any]) -> FeedMappings:
                 f"{name}: [departments] {code!r} maps to {ours!r}, longer than a department code"
             )
     return FeedMappings(tables["departments"], tables["dispositions"], str(path))
+
+
+@dataclass(frozen=True)
+class Operations:
+    """How the service is run and watched: logs, /metrics, rate limits, the proxies in front."""
+
+    log_format: str = "text"
+    metrics_token: str | None = None
+    metrics_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    login_rate_limit: str = "10 per 15 minutes"
+    api_rate_limit: str = "600 per minute"
+    redis_url: str | None = None
+    trusted_proxies: int = 0
+
+
+MIN_METRICS_TOKEN_LENGTH = 24
+
+
+def operations_from(settings: Mapping[str, Any]) -> Operations:
+    """Parse the operations settings; raise ConfigError naming a bad one (never quoting a secret)."""
+    log_format = str(settings.get("LINJE72_LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LINJE72_LOG_FORMAT must be text or json, not {log_format!r}")
+    token = settings.get("LINJE72_METRICS_TOKEN") or None
+    if token is not None and len(str(token)) < MIN_METRICS_TOKEN_LENGTH:
+        raise ConfigError(f"LINJE72_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
+    redis_url = settings.get("LINJE72_REDIS_URL") or None
+    if redis_url is not None and urlsplit(str(redis_url)).scheme not in ("redis", "rediss"):
+        raise ConfigError("LINJE72_REDIS_URL must be a redis:// or rediss:// URL")
+    proxies = str(settings.get("LINJE72_TRUSTED_PROXIES") or "0").strip()
+    if not proxies.isdigit() or int(proxies) > 5:
+        raise ConfigError(f"LINJE72_TRUSTED_PROXIES must be a whole number from 0 to 5, not {proxies!r}")
+    return Operations(
+        log_format=log_format,
+        metrics_token=str(token) if token else None,
+        metrics_networks=_setting(settings, "LINJE72_METRICS_NETWORKS", _networks),
+        login_rate_limit=_setting(settings, "LINJE72_LOGIN_RATE_LIMIT", _rate_limit),
+        api_rate_limit=_setting(settings, "LINJE72_API_RATE_LIMIT", _rate_limit),
+        redis_url=str(redis_url) if redis_url else None,
+        trusted_proxies=int(proxies),
+    )
+
+
+def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated networks, e.g. `10.0.0.0/8, fd00::/8`; a bare address is a network of one."""
+    return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def _rate_limit(text: str) -> str:
+    """A limit as `N per M minutes` (or second, hour, day), as the limiter reads it."""
+    try:
+        item = limits.parse(text)
+    except ValueError:
+        item = None
+    if item is None or item.amount < 1:
+        raise ValueError(f"expected a limit such as '10 per 15 minutes', not {text!r}")
+    return text

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import config, logs
+from app import config, logs, metrics
 from app.data import db
 from app.data.spool import spool_depth
 from app.messaging import Messenger, Recordings, default_http_client
@@ -99,7 +99,9 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["linje72.vault"] = vault
     app.config["RETENTION"] = config.retention_from(settings)
     app.config["FOLLOW_UPS"] = config.follow_ups_from(settings)
-    logs.configure(settings["LINJE72_LOG_LEVEL"])
+    operations = config.operations_from(settings)
+    app.config["OPERATIONS"] = operations
+    logs.configure(settings["LINJE72_LOG_LEVEL"], operations.log_format)
     app.extensions["linje72.alerting"] = _alerting(app, settings)
     api = config.provider_api_from(settings)
     # Tests hand in the provider's HTTP client (PROVIDER_HTTP_CLIENT), as for the warnings.
@@ -110,6 +112,9 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from app.api import bp as api_bp
     from app.api.setup import init_api
+    from app.hardening import init_hardening
+    from app.ops import CoverageGaps
+    from app.ops import bp as ops_bp
     from app.web import bp as web_bp
     from app.web.setup import csrf, init_console
     from ivr import bp as ivr_bp
@@ -124,6 +129,11 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ivr_bp)
     app.register_blueprint(delivery_bp)
     init_api(app)
+    app.register_blueprint(ops_bp)
+    app.extensions["linje72.coverage_gaps"] = CoverageGaps(app)
+    instance = app.instance_path
+    metrics.set_spool_depth_source(lambda: spool_depth(instance))  # /metrics' linje72_spool_depth
+    init_hardening(app, operations)
 
     from app.cli import register_commands
 
@@ -131,9 +141,4 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     _check_stored_keys(app, vault)  # last: every setting is checked before the database is asked
     _check_spool(app)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import itertools
 import logging
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.twiml.voice_response import VoiceResponse
 
+from app import logs, metrics
 from app.data.db import session_scope
 from app.logs import redact
 from app.services import contacts, voice
@@ -72,9 +74,12 @@ def guard() -> Response | None:
         log.warning(
             "refused request %d without a valid signature, to %s", next(refused_signatures), request.path
         )
+        metrics.SECURITY_EVENTS.labels("refused_signature").inc()
         abort(403, description="The request does not carry a valid provider signature.")
     if not CALL_SID.fullmatch(request.form.get("CallSid", "")):
         abort(400, description="CallSid is missing or not a call's id.")
+    # Every line logged while this webhook is handled names the call (cleared with the request).
+    logs.call_sid.set(request.form["CallSid"])
     return None
 
 
@@ -128,6 +133,7 @@ def status() -> Response:
             _flow(session).status(_sid(), _from(), call_status)
             _raise_if_late(late)
 
+    started = time.monotonic()
     try:
         _with_deadline(close, current_app.config["POLICY"].webhook_deadline)
     except DATABASE_UNAVAILABLE:
@@ -139,6 +145,8 @@ def status() -> Response:
     except Exception:
         log.error("status callback failed for %s:\n%s", _sid(), redact(traceback.format_exc()))
         return Response("", status=500)
+    finally:
+        metrics.WEBHOOK_SECONDS.labels("status").observe(time.monotonic() - started)
     log.info("call %s ended: %s", _sid(), call_status)
     _drain_if_waiting()
     return Response("", status=204)
@@ -216,7 +224,8 @@ def recording() -> Response:
 @bp.post("/fallback")
 def fallback() -> Response:
     """The number's fallback URL: the provider calls it when our answer failed or was late."""
-    return _twiml(_emergency_twiml())
+    with metrics.WEBHOOK_SECONDS.labels("fallback").time():
+        return _twiml(_emergency_twiml())
 
 
 class DeadlinePassed(Exception):
@@ -233,7 +242,10 @@ DATABASE_UNAVAILABLE = (DeadlinePassed, OperationalError, InterfaceError, PoolTi
 def _with_deadline(work: Callable[[threading.Event], T], seconds: float) -> T:
     """Run `work` in a worker with this request's context; raise DeadlinePassed after `seconds`."""
     late = threading.Event()
-    future = _workers.submit(copy_current_request_context(work), late)
+    # The worker thread gets this request's context, and its context variables (the CallSid the
+    # log lines carry).
+    context = contextvars.copy_context()
+    future = _workers.submit(context.run, copy_current_request_context(work), late)
     try:
         return future.result(timeout=max(seconds, 0.05))
     except FutureTimeout:
@@ -254,10 +266,17 @@ def _run(step: str, run: Callable[[CallFlow], Reply], *, callee: bool = False) -
     Two simultaneous first webhooks of one call: the second waits for the first to store
     the call, then is answered as a repeat (one retry, on the unique call id).
     """
+    started = time.monotonic()
+    try:
+        return _run_step(step, run, callee, started)
+    finally:
+        metrics.WEBHOOK_SECONDS.labels(step).observe(time.monotonic() - started)
+
+
+def _run_step(step: str, run: Callable[[CallFlow], Reply], callee: bool, started: float) -> Response:
     fingerprint = _fingerprint()
     owner = _parent_sid() if callee else _sid()
     deadline = current_app.config["POLICY"].webhook_deadline
-    started = time.monotonic()
     try:
         answer = _with_deadline(lambda late: _answer(step, run, fingerprint, owner, callee, late), deadline)
     except Exception as exc:

@@ -1,26 +1,24 @@
-"""Serve the app on a free loopback port in its own process, for the multi-process test.
+"""The app as the multi-process test serves it under gunicorn, with the test's settings and clock.
 
-Prints the port on one line once listening, then serves until killed.
-Usage: python -m tests.serve DATABASE_URL NOW
+Usage: SERVE_DATABASE_URL=… SERVE_NOW=… gunicorn -c gunicorn.conf.py 'tests.serve:build()'
 """
 
 from __future__ import annotations
 
-import logging
-import sys
+import os
 
-from werkzeug.serving import make_server
+from flask import Flask
 
 from app import create_app
 from app.values.times import parse_time
 from tests.support import AFTER_HOURS, AUTH_TOKEN, FALLBACK, PUBLIC_URL, SECRET_KEY
 
 
-def main() -> None:
-    url, now = sys.argv[1], parse_time(sys.argv[2])
-    app = create_app(
+def build() -> Flask:
+    now = parse_time(os.environ["SERVE_NOW"])
+    return create_app(
         {
-            "DATABASE_URL": url,
+            "DATABASE_URL": os.environ["SERVE_DATABASE_URL"],
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "LINJE72_SECRET_KEY": SECRET_KEY,
             "LINJE72_FALLBACK_NUMBER": FALLBACK,
@@ -30,11 +28,3 @@ def main() -> None:
             "CLOCK": lambda: now,
         }
     )
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    print(server.server_port, flush=True)
-    server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()

@@ -274,3 +274,17 @@ def test_the_scheduler_drains_the_spool_every_minute(app: Flask, down: Flask, se
 
     assert [(c.call_sid, c.outcome) for c in contacts_of(session)] == [(sid(13), "forwarded")]
     assert spool.spool_depth(app.instance_path) == 0
+
+
+def test_metrics_show_the_calls_waiting_in_the_spool_until_they_are_drained(
+    app: Flask, down: Flask, session: Session, runner: FlaskCliRunner, clock: Clock
+) -> None:
+    from tests.test_ops import sample, scrape
+
+    f.small_region(app, session)
+    call = Call(down.test_client(), sid(7))
+    call.post("/voice/incoming")
+    # The operators' view: /metrics (from loopback) counts the records waiting for the database.
+    assert sample(scrape(app.test_client()), "linje72_spool_depth") == 1
+    drain(runner)
+    assert sample(scrape(app.test_client()), "linje72_spool_depth") == 0

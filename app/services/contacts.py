@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, or_, select
 from sqlalchemy.orm import Session, SessionTransaction, object_session, selectinload
 
+from app import metrics
 from app.data import queries
 from app.data.models import Caller, Contact, Department, DialAttempt, FollowUp
 from app.services.agreements import remember_wording
@@ -139,6 +140,8 @@ def record_reply(contact: Contact, fingerprint: str, answer: str) -> None:
 
 def close_contact(contact: Contact, now: datetime) -> None:
     """Close the record of a call that has ended; a caller who left before anyone accepted abandoned."""
+    # Closing empties the replies: a repeated status callback finds them empty and an end time.
+    first_close = contact.ended_at is None or bool(contact.replies)
     contact.replies = {}
     contact.ended_at = contact.ended_at or now
     contact.updated_at = now
@@ -153,6 +156,21 @@ def close_contact(contact: Contact, now: datetime) -> None:
         # The caller left while the chain rang: someone was meant to answer, so a call back is owed.
         if contact.attempts:
             mark_for_follow_up(contact, now)
+    if first_close:
+        _count_ended_call(contact)
+
+
+def _count_ended_call(contact: Contact) -> None:
+    """Count the call and its rings for /metrics once the closing commits (never a test call).
+
+    The one place a call ends, whoever closes it (the status callback, the stale-call job).
+    """
+    session = object_session(contact)
+    if session is None or contact.test_call:
+        return
+    metrics.count_on_commit(session, metrics.CALLS, contact.route or "", contact.outcome or "")
+    for attempt in contact.attempts:
+        metrics.count_on_commit(session, metrics.DIAL_ATTEMPTS, attempt.status or "")
 
 
 def mark_for_follow_up(contact: Contact, now: datetime) -> FollowUp | None:

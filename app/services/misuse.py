@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.config import Limits
 from app.data.models import Contact, PatientLookup, SecurityEvent
 
@@ -37,6 +38,7 @@ def record_event(
     )
     session.add(event)
     session.flush()
+    metrics.count_on_commit(session, metrics.SECURITY_EVENTS, kind)
     return event
 
 

@@ -86,4 +86,5 @@ def language() -> Response:
                         address=address(),
                     )
         session["language"] = chosen
-    return redirect(request.referrer or url_for("web.front"))
+    # Back to the page it was chosen on: named by the form, as browsers send no Referer here.
+    return redirect(safe_next(request.form.get("next")))
