@@ -47,12 +47,14 @@ KEY_ALPHABET = "0123456789*#"
 CALL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled", "in-progress", "ringing")
 DIAL_STATUSES = ("completed", "answered", "no-answer", "busy", "failed", "canceled", "", "nonsense")
 # What a caller who means it keys at each prompt: a unit code, a patient (mostly one the demo has
-# active), 1 to connect or now and then 2 for another patient.
+# active), 1 to connect or, as often, 2 for another patient (the read-back limit is reached only so).
 SENSIBLE = {
     "/voice/caller": CODES,
     "/voice/patient": ACTIVE_CPRS * 3 + CPRS + ("0#",),
-    "/voice/confirm": ("1", "1", "1", "2"),
+    "/voice/confirm": ("1", "2", "2"),
 }
+# Outcomes after which the caller's leg may end without a word: put through, or hung up.
+OVER = ("connected", "forwarded", "abandoned")
 RINGS = ("no-answer", "busy", "failed", "answer", "answer", "answer")
 # The webhooks a caller's leg posts to (each answers TwiML to the caller), and a callee's.
 CALLER_PATHS = ("/voice/incoming", "/voice/caller", "/voice/patient", "/voice/confirm", "/voice/dial-result")
@@ -115,7 +117,7 @@ class Call:
 
 
 class CollectingHandler(logging.Handler):
-    """Keep every record as it reaches the root logger, before any handler's filter blanks it."""
+    """Keep every record as the code logged it, before a handler's redacting filter blanks it."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -156,7 +158,9 @@ class CallFuzzer:
     # --- lifecycle -----------------------------------------------------------
 
     def __enter__(self) -> CallFuzzer:
-        logging.getLogger().addHandler(self.log)
+        # First among the root's handlers: the redacting filter on the others blanks a record in
+        # place, and this one is to see what the code logged, not what the filter made of it.
+        logging.getLogger().handlers.insert(0, self.log)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -236,7 +240,7 @@ class CallFuzzer:
         if status != sent.status:
             raise Violation(f"a replay of {sent.path} answered {status}, first {sent.status}")
         if status == 200 and _path(sent.path) in CALLER_PATHS:
-            self._check_caller_twiml(call.sid, body)
+            self._check_caller_twiml(call.sid, body, over=True)
         # Answers are remembered while the call lasts; once it has ended, a late repeat hears goodbye.
         if call.closed:
             return
@@ -277,7 +281,7 @@ class CallFuzzer:
         if path in CALLEE_PATHS:
             return
         if path == "/voice/fallback":
-            self._check_caller_twiml(sid, sent.body, spoken_required=True)
+            self._check_caller_twiml("", sent.body, spoken_required=True)
             return
         if target is None:  # a garbage CallSid shaped like one: a call of its own from now on
             target = self.calls[sid] = Call(sid, form.get("From", ""))
@@ -285,7 +289,7 @@ class CallFuzzer:
         if path == "/voice/status":
             target.closed = target.closed or form.get("CallStatus") in CALL_STATUSES[:5]
             return
-        self._check_caller_twiml(sid, sent.body)
+        self._check_caller_twiml(sid, sent.body, over=target.ended)
         self._follow(target, sent.body)
 
     def hang_up(self, call: Call, call_status: str, process: int) -> None:
@@ -313,7 +317,7 @@ class CallFuzzer:
         status, body = self._send(path, form, signature, process)
         if path == "/voice/fallback":
             self._check_status(path, status)
-            self._check_caller_twiml(call.sid, body, spoken_required=True)
+            self._check_caller_twiml("", body, spoken_required=True)
         elif status != 403:
             raise Violation(f"{path} answered {status} to a request signed {how!r}, not 403")
         if self._snapshot(call.sid) != before:
@@ -381,7 +385,7 @@ class CallFuzzer:
         if sent.status != 200:
             raise Violation(f"{_path(url)} answered {sent.status} on call {call.sid}")
         call.reached = True
-        self._check_caller_twiml(call.sid, sent.body)
+        self._check_caller_twiml(call.sid, sent.body, over=call.ended)
         self._follow(call, sent.body)
 
     def _callee_post(
@@ -438,10 +442,15 @@ class CallFuzzer:
         if status >= 500:
             raise Violation(f"{path} answered HTTP {status}")
 
-    def _check_caller_twiml(self, sid: str, body: str, *, spoken_required: bool = False) -> None:
+    def _check_caller_twiml(
+        self, sid: str, body: str, *, over: bool = False, spoken_required: bool = False
+    ) -> None:
         """The caller hears a route: a prompt that waits for keys, a number rung, or words then goodbye."""
         root = _twiml(body)
         verbs = list(root)
+        # Every call is a contact from its first answer on, not only once the status callback comes.
+        if sid and self._contacts(sid) != 1:
+            raise Violation(f"call {sid} has {self._contacts(sid)} contacts after an answer, not one")
         if not verbs:
             raise Violation(f"an empty answer on call {sid}: the caller would hear silence")
         last, tags = verbs[-1], [verb.tag for verb in verbs]
@@ -455,9 +464,10 @@ class CallFuzzer:
             if not ((number is not None and (number.text or "").strip()) or (last.text or "").strip()):
                 raise Violation(f"a <Dial> without a number on call {sid}")
         elif last.tag == "Hangup":
-            # A bare hang-up only ends a call that is over for the caller (connected, told, or gone).
-            if not said and (spoken_required or self._outcome(sid) is None):
-                raise Violation(f"a silent <Hangup/> on call {sid} whose call has no outcome")
+            # A bare hang-up only ends a call that is over for the caller: its TwiML had already
+            # ended, it was put through (the conversation is over), or the caller hung up.
+            if not said and (spoken_required or not (over or self._outcome(sid) in OVER)):
+                raise Violation(f"a silent <Hangup/> on call {sid}: {tags}")
         else:
             raise Violation(f"the answer on call {sid} ends in <{last.tag}>, not a route: {tags}")
 
@@ -475,6 +485,10 @@ class CallFuzzer:
             if attempt and attempt not in call.attempts:
                 call.attempts.append(attempt)
         call.ended = root.find("Hangup") is not None or not (call.gather or call.dial)
+
+    def _contacts(self, sid: str) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count(Contact.id)).where(Contact.call_sid == sid)) or 0
 
     def _outcome(self, sid: str) -> str | None:
         with self.sessions() as session:

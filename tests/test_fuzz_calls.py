@@ -44,6 +44,14 @@ START = "2026-11-23T10:00:00+01:00"  # a Monday morning: day time, the demo's ro
 # Enough to reach deep states and keep the suite's budget (under a minute per database).
 EXAMPLES, STEPS = 50, 50
 IN_FLIGHT = 3
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    derandomize=True,  # the same calls on every run and in CI
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 process = st.integers(0, 1)
 pick = st.integers(0, 63)
@@ -187,14 +195,4 @@ def test_random_calls_never_fail_never_leave_a_caller_in_silence_and_keep_one_co
         def time_passes(self, minutes: int) -> None:
             self.fuzzer.tick(minutes)
 
-    run_state_machine_as_test(
-        Calls,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    run_state_machine_as_test(Calls, settings=FUZZ_SETTINGS)
