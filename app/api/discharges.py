@@ -28,7 +28,7 @@ from app.api.discharge_schemas import (
     StayChangedSchema,
     StoredSchema,
 )
-from app.api.errors import problem
+from app.api.errors import PROBLEM, problem
 from app.data import queries
 from app.data.db import session_scope
 from app.data.models import Discharge
@@ -74,7 +74,10 @@ log = logging.getLogger("linje72.discharges")
 )
 @bp.response(200, StoredSchema)
 @bp.alt_response(
-    422, schema=DischargeProblemSchema, description="Problems to mend, by field path; nothing stored"
+    422,
+    schema=DischargeProblemSchema,
+    description="Problems to mend, by field path; nothing stored",
+    content_type=PROBLEM,
 )
 @requires_scope("discharges")
 def store() -> Any:
@@ -176,7 +179,9 @@ def patients(code: str) -> Any:
 @bp.arguments(MarkSchema)
 @bp.doc(security=BEARER, summary="Mark a discharge as to the target group: it then opens the window")
 @bp.response(200, StayChangedSchema)
-@bp.alt_response(422, schema=DischargeProblemSchema, description="Cannot be done, naming the field")
+@bp.alt_response(
+    422, schema=DischargeProblemSchema, description="Cannot be done, naming the field", content_type=PROBLEM
+)
 @requires_scope("discharges")
 def mark(_body: dict[str, Any], external_id: str) -> Any:
     return _act(external_id, "mark", {})
@@ -186,7 +191,9 @@ def mark(_body: dict[str, Any], external_id: str) -> Any:
 @bp.arguments(ExtendSchema)
 @bp.doc(security=BEARER, summary="Extend the responsibility (forlængelse) to a later end, with a reason")
 @bp.response(200, StayChangedSchema)
-@bp.alt_response(422, schema=DischargeProblemSchema, description="Cannot be done, naming the field")
+@bp.alt_response(
+    422, schema=DischargeProblemSchema, description="Cannot be done, naming the field", content_type=PROBLEM
+)
 @requires_scope("discharges")
 def extend_stay(body: dict[str, Any], external_id: str) -> Any:
     return _act(external_id, "extend", body)
@@ -198,7 +205,9 @@ def extend_stay(body: dict[str, Any], external_id: str) -> Any:
     security=BEARER, summary="End the responsibility early: readmitted, died or handed_over; now or at `at`"
 )
 @bp.response(200, StayChangedSchema)
-@bp.alt_response(422, schema=DischargeProblemSchema, description="Cannot be done, naming the field")
+@bp.alt_response(
+    422, schema=DischargeProblemSchema, description="Cannot be done, naming the field", content_type=PROBLEM
+)
 @requires_scope("discharges")
 def end_stay(body: dict[str, Any], external_id: str) -> Any:
     return _act(external_id, "end", body)

@@ -34,17 +34,35 @@ def http_problem(error: HTTPException) -> Response | HTTPException:
         return _fhir_problem(error, data)
     extra: dict[str, Any] = {}
     errors = data.get("errors") or data.get("messages")
-    if errors:
+    if isinstance(errors, dict):
         # webargs nests validation errors by location (query, json): the field paths are inside.
-        extra["errors"] = (
-            errors.get("query", errors.get("json", errors)) if isinstance(errors, dict) else errors
-        )
+        errors = errors.get("query", errors.get("json", errors))
     status = error.code or 500
     detail = data.get("message") or (error.description if status != 500 else "")
+    if isinstance(errors, dict):
+        extra["errors"] = by_path(errors)
+    elif errors:
+        # About the body as a whole (not JSON at all): no field to name, so it is the detail.
+        detail = "; ".join(str(message) for message in errors)
     response = problem(status, error.name, detail or "", **extra)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="linje72"'
     return response
+
+
+def by_path(errors: dict[Any, Any], prefix: str = "") -> dict[str, list[str]]:
+    """Flatten nested validation errors to one list of messages per field path (`shifts[3].start`),
+    the shape the document gives `errors`."""
+    found: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        name = str(key)
+        path = f"{prefix}[{name}]" if name.isdigit() else f"{prefix}.{name}" if prefix else name
+        if isinstance(value, dict):
+            found.update(by_path(value, path))
+        else:
+            messages = value if isinstance(value, list) else [value]
+            found[path or "_schema"] = [str(message) for message in messages]
+    return found
 
 
 def _fhir_problem(error: HTTPException, data: dict[str, Any]) -> Response:

@@ -56,6 +56,11 @@ _DOC = {
         "400": {"description": "No message to acknowledge: OperationOutcome"},
         "422": {"description": "Refused as sent: acknowledgement `fatal-error` with its OperationOutcome"},
         "503": {"description": "Try again later: acknowledgement `transient-error`"},
+        # Its errors (no token, no scope, not found) are OperationOutcomes too, not problem details.
+        "default": {
+            "description": "An error: OperationOutcome",
+            "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+        },
     },
 }
 

@@ -17,7 +17,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from app.api import bp
 from app.api.auth import requires_scope
-from app.api.errors import problem
+from app.api.errors import PROBLEM, problem
 from app.api.rota_schemas import (
     OverrideInSchema,
     OverrideSchema,
@@ -103,8 +103,12 @@ def shifts(code: str, start: str | None = None, end: str | None = None) -> Any:
     ),
 )
 @bp.response(200, PublishSchema)
-@bp.alt_response(409, schema=ProblemWithReviewSchema, description="Warnings or gaps to acknowledge")
-@bp.alt_response(422, schema=ProblemWithReviewSchema, description="Problems to mend, by field path")
+@bp.alt_response(
+    409, schema=ProblemWithReviewSchema, description="Warnings or gaps to acknowledge", content_type=PROBLEM
+)
+@bp.alt_response(
+    422, schema=ProblemWithReviewSchema, description="Problems to mend, by field path", content_type=PROBLEM
+)
 @requires_scope("rota")
 def replace_rota(
     code: str, start: str, end: str, shifts: Sequence[object], acknowledge: bool, dry_run: bool

@@ -7,7 +7,26 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
-from app.api.errors import http_problem
+from app.api.errors import PROBLEM, http_problem
+from app.api.schemas import ProblemSchema
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, documenting the errors as they are sent: problem details (RFC 9457).
+
+    Its stock error responses (`default`, one per status) say `application/json` and its own
+    error shape; every error under /api/v1 is `application/problem+json` (errors.py).
+    """
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # The stock method names the content type from this attribute: problem+json for errors.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
 
 def init_api(app: Flask) -> Api:
@@ -19,7 +38,7 @@ def init_api(app: Flask) -> Api:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    api = Api(app)
+    api = ProblemApi(app)
     api.spec.components.security_scheme(
         "bearer",
         {"type": "http", "scheme": "bearer", "description": "a calling system's token (linje72 token add)"},
