@@ -19,8 +19,8 @@ stays of half as many patients, as many finished contacts with their patient loo
   (100,000 discharges through the batch API: target 60 s) and bench/console.py (the
   console's heaviest pages), each on a database of its own, their figures as they print them.
 
-There is no gunicorn configuration in the repository: the servers are started with explicit
-flags, `-w <cores> -k sync` (one sync worker per core, as bench/console.py does). Run:
+Both servers run under the repository's `gunicorn.conf.py` (gthread workers from the core
+count, as deployed); `--sync` starts them with one sync worker per core instead. Run:
 
     .venv/bin/python -m bench.webhooks \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_10k \\
@@ -294,14 +294,22 @@ def bare() -> Flask:
 
 
 class Server:
-    """A gunicorn of `workers` sync workers serving `factory` on a loopback port."""
+    """A gunicorn serving `factory` on a loopback port: with the repository's `gunicorn.conf.py`
+    (gthread workers from the core count), or with `workers` sync workers when `sync`."""
 
-    def __init__(self, factory: str, url: str, port: int, workers: int) -> None:
+    def __init__(self, factory: str, url: str, port: int, workers: int, sync: bool = False) -> None:
         env = {**os.environ, "DATABASE_URL": url, **BENCH_SETTINGS}
         env["LINJE72_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="linje72-bench-")
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="linje72-bench-metrics-")
         self.port = port
+        if sync:
+            serving = ["-w", str(workers), "-k", "sync"]
+        else:
+            serving = ["-c", str(ROOT / "gunicorn.conf.py")]
+            if workers:
+                env["LINJE72_WORKERS"] = str(workers)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", *serving, "-b", f"127.0.0.1:{port}",
              f"bench.webhooks:{factory}()"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -476,13 +484,14 @@ def span(values: Sequence[float], fmt: str = "{:.1f}") -> str:
 
 def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, list[float]]:
     """Statements per step, then the bare app and the product in turn, `--runs` times."""
-    workers = args.workers or os.cpu_count() or 2
+    workers = args.workers or (os.cpu_count() or 2 if args.sync else 0)
+    serving = f"{workers} sync workers" if args.sync else "gunicorn.conf.py (gthread, workers from the cores)"
     print(f"\n== {label}: {url.split('://')[0]}, {make_url(url).database} ==")
     counts = statements_per_step(url)
     print("statements per webhook step (single process, BEGIN not counted):")
     print("  " + "  ".join(f"{step} {counts.get(step, 0):.1f}" for step in STEPS))
-    bare_server = Server("bare", url, args.port, workers)
-    product_server = Server("product", url, args.port + 1, workers)
+    bare_server = Server("bare", url, args.port, workers, args.sync)
+    product_server = Server("product", url, args.port + 1, workers, args.sync)
     found: dict[str, list[float]] = collections.defaultdict(list)
     try:
         for run in range(args.runs):
@@ -496,7 +505,7 @@ def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, li
             found["p99"].append(mine.p(0.99))
             found["bare_p99"].append(base.p(0.99))
             print(
-                f"run {run + 1}: gunicorn {workers} sync workers, {args.clients} client processes, "
+                f"run {run + 1}: gunicorn with {serving}, {args.clients} client processes, "
                 f"{args.seconds:.0f} s each"
             )
             print(
@@ -569,7 +578,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
     parser.add_argument("--runs", type=int, default=1, help="bare app and product in turn, this many times")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: one per core)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: the config's)")
+    parser.add_argument(
+        "--sync", action="store_true", help="one sync worker per core, not the repository's gunicorn.conf.py"
+    )
     parser.add_argument("--port", type=int, default=18172)
     args = parser.parse_args()
     small = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='linje72-bench-')}/small.db"
