@@ -55,6 +55,7 @@ OPERATIONS = (
     ("POST", "/api/v1/departments/{code}/overrides"),
     ("GET", "/api/v1/rota/versions"),
     ("GET", "/api/v1/contacts"),
+    ("GET", "/api/v1/followups"),
     ("POST", "/api/v1/discharges"),
     ("POST", "/api/v1/discharges/{external_id}/mark"),
     ("POST", "/api/v1/discharges/{external_id}/extend"),
