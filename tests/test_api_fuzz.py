@@ -137,3 +137,20 @@ def test_a_refused_body_names_its_problems_by_field_path_or_in_the_detail(
     else:
         assert errors <= set(problem["errors"])
         assert all(isinstance(messages, list) for messages in problem["errors"].values())
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    (
+        ("/api/v1/followups?department=RH%00KARD", "department"),
+        ("/api/v1/contacts?agreement=S%00J", "agreement"),
+    ),
+)
+def test_a_control_character_in_a_query_is_refused_naming_the_parameter(
+    app: Flask, token: str, path: str, parameter: str
+) -> None:
+    """Found by schemathesis on PostgreSQL, which refuses NUL in text: a 500 before, now a 422."""
+    response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert parameter in response.get_data(as_text=True)

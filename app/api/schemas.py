@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+# A code or name in a query string: no NUL or other control character (PostgreSQL refuses NUL in
+# text, and no code has one): a 422 naming the parameter, never a database error.
+NO_CONTROL_CHARACTERS = validate.Regexp(r"\A[^\x00-\x1f\x7f]*\Z", error="must not contain control characters")
+
 
 class DepartmentSchema(Schema):
     code = fields.String(required=True, metadata={"example": "RH-KARD"})
@@ -61,7 +65,7 @@ class ContactQuery(Schema):
     since = fields.String(metadata={"description": "from this time (ISO 8601), inclusive"})
     until = fields.String(metadata={"description": "before this time (ISO 8601)"})
     agreement = fields.String(
-        validate=validate.Length(max=16),
+        validate=[validate.Length(max=16), NO_CONTROL_CHARACTERS],
         metadata={
             "description": "only the calls that ran under this agreement (its code, e.g. SJ); "
             "`default`: under the deployment's own settings",
@@ -114,7 +118,10 @@ class ContactPageSchema(Schema):
 
 
 class FollowUpQuery(Schema):
-    department = fields.String(metadata={"description": "only this department's tasks (its code)"})
+    department = fields.String(
+        validate=[validate.Length(max=32), NO_CONTROL_CHARACTERS],
+        metadata={"description": "only this department's tasks (its code)"},
+    )
     status = fields.String(
         load_default="open",
         validate=validate.OneOf(("open", "closed", "all")),
