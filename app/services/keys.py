@@ -180,41 +180,50 @@ def rotate_calls(session: Session, vault: CprVault, after: int, batch: int = BAT
 
     Calls in progress that a webhook holds are skipped, and found again by the next pass.
     """
-    rows = session.execute(
-        select(Contact.id, Contact.patient_cpr_encrypted)
-        .where(Contact.id > after, _not_current(Contact.patient_cpr_encrypted, vault))
-        .order_by(Contact.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not rows:
-        return 0, after
-    changes = [
-        {"id": row_id, "patient_cpr_encrypted": vault.encrypt(vault.decrypt(blob))}
-        for row_id, blob in rows
-        if blob is not None
-    ]
-    session.execute(update(Contact), changes)
-    return len(rows), rows[-1][0]
+    return _rotate_column(
+        session,
+        Contact.patient_cpr_encrypted,
+        vault,
+        lambda blob: vault.encrypt(vault.decrypt(blob)),
+        after,
+        batch,
+    )
 
 
 def rotate_voice(session: Session, vault: CprVault, after: int, batch: int = VOICE_BATCH) -> tuple[int, int]:
     """Rewrite the audio of up to `batch` voice messages above id `after`; return (count, last id)."""
+    return _rotate_column(
+        session,
+        VoiceMessage.audio_encrypted,
+        vault,
+        lambda blob: vault.encrypt_bytes(vault.decrypt_bytes(blob, AUDIO), AUDIO),
+        after,
+        batch,
+    )
+
+
+def _rotate_column(
+    session: Session,
+    column: InstrumentedAttribute[Any],
+    vault: CprVault,
+    again: Callable[[bytes], bytes],
+    after: int,
+    batch: int,
+) -> tuple[int, int]:
+    """Re-encrypt `column` of up to `batch` rows above id `after` not under the current key (rows a
+    webhook holds are skipped, and found by the next pass); return (count, last id)."""
+    model = column.class_
     rows = session.execute(
-        select(VoiceMessage.id, VoiceMessage.audio_encrypted)
-        .where(VoiceMessage.id > after, _not_current(VoiceMessage.audio_encrypted, vault))
-        .order_by(VoiceMessage.id)
+        select(model.id, column)
+        .where(model.id > after, _not_current(column, vault))
+        .order_by(model.id)
         .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
     if not rows:
         return 0, after
-    changes = [
-        {"id": row_id, "audio_encrypted": vault.encrypt_bytes(vault.decrypt_bytes(blob, AUDIO), AUDIO)}
-        for row_id, blob in rows
-        if blob is not None
-    ]
-    session.execute(update(VoiceMessage), changes)
+    changes = [{"id": row_id, column.key: again(blob)} for row_id, blob in rows if blob is not None]
+    session.execute(update(model), changes)
     return len(rows), rows[-1][0]
 
 
