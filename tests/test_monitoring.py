@@ -254,7 +254,7 @@ FILTERED = (
     ("municipality=K%C3%B8benhavn", 4),
     ("council=Sundhedsr%C3%A5d+Nord", 4),
     ("agreement=HOV", 5),
-    ("agreement=-", 7),
+    ("agreement=default", 7),
     ("caller_kind=gp", 2),
     ("council=Sundhedsr%C3%A5d+Byen&caller_kind=home_nursing", 3),
 )

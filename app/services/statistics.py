@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 from app.data.models import ContactStatistic, Department
 from app.services.health_councils import health_councils
 from app.services.retention import ANSWER_BANDS, BAND_COLUMNS
+from routing.agreement import DEFAULT_AGREEMENT
 
-# The agreement filter's value for departments under the deployment's own settings.
-OWN_SETTINGS = "-"
+# The agreement filter's value for departments under the deployment's own settings: the code the
+# contact log, the export and the API give them.
+OWN_SETTINGS = DEFAULT_AGREEMENT
 # Periods longer than this are charted per ISO week rather than per day.
 DAILY_UP_TO = 62
 TABLES = (
