@@ -91,8 +91,33 @@ def _limit(app: Flask, operations: Operations) -> Limiter:
     )(login)
     api = cast(Blueprint, app.blueprints["api"])
     limiter.limit(operations.api_rate_limit, key_func=api_caller, scope="api")(api)
+    _skip_unlimited_blueprints(app, limiter)
     app.extensions["linje72.limiter"] = limiter
     return limiter
+
+
+# The blueprints the limiter never counts: the provider's webhooks and the load balancer's probes.
+UNLIMITED_BLUEPRINTS = frozenset({"ivr", "delivery", "ops"})
+
+
+def _skip_unlimited_blueprints(app: Flask, limiter: Limiter) -> None:
+    """Run the limiter's check only where a limit can apply: a webhook does not pay for it.
+
+    The limiter checks every request in a hook of its own; for the webhooks (a surge's every
+    request) that is work spent to find no limit. Its hook is wrapped to pass those by.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "__self__", None) is limiter:
+
+            def check(limiter_check: Any = hook) -> Any:
+                if request.blueprint in UNLIMITED_BLUEPRINTS:
+                    return None
+                return limiter_check()
+
+            hooks[index] = check
+            return
+    raise RuntimeError("the rate limiter's request hook was not found")
 
 
 def client_address() -> str:

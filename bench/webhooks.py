@@ -13,6 +13,9 @@ stays of half as many patients, as many finished contacts with their patient loo
   `--seconds`, `--runs` times in turn; per step requests/s, p50 and p99, whole calls/s
   beside the bare app's with the ratio (target >= 0.5) and the p99 of a webhook (target
   < 25 ms);
+- on PostgreSQL, beside them, the floor: the bare app's answers after what any webhook must
+  do at least (the signature checked, one locked read and one write of the call's row, raw
+  psycopg): how near the bare app the product could come on this machine and stack;
 - the same at the large database (`--large-database-url`, 1,000,000 shifts, discharges
   and contacts), and large/small (target <= 1.3);
 - bench/rota.py (a year of rota for 300 departments: target 20 s), bench/discharges.py
@@ -293,6 +296,67 @@ def bare() -> Flask:
     return app
 
 
+FLOOR_INSERT = (
+    "INSERT INTO contacts (call_sid, started_at, updated_at, caller_number, language, step, tries,"
+    " patients_read_back, replies, turn, targets, follow_up, test_call)"
+    " VALUES (%s, now(), now(), %s, 'da', 'caller', 0, 0, '{}', 0, '[]', false, false)"
+)
+
+
+def floor() -> Flask:
+    """The floor: the bare app's answers after what every webhook must do at least.
+
+    The provider's signature checked as the product checks it, then one transaction on the
+    call's row (read and locked by its CallSid, then written; made at the first webhook)
+    through psycopg on a connection per thread, with no ORM, policy or TwiML building.
+    PostgreSQL only. How near the bare app this gets is as near as the product can.
+    """
+    import threading
+
+    import psycopg
+    from flask import request
+
+    from ivr.security import is_signed
+
+    app = bare()
+    app.name = "floor"
+    base = os.environ.get("LINJE72_PUBLIC_URL", "http://linje72.bench").rstrip("/")
+    token = os.environ["TWILIO_AUTH_TOKEN"]
+    dsn = (
+        make_url(os.environ["DATABASE_URL"])
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+    local = threading.local()
+    answer = app.view_functions["answer"]
+
+    def connection() -> Any:
+        if getattr(local, "connection", None) is None:
+            local.connection = psycopg.connect(dsn)
+        return local.connection
+
+    def step(step: str) -> Response:
+        if not is_signed(request, [token], base):
+            return Response("", status=403)
+        sid = request.form.get("ParentCallSid") or request.form.get("CallSid", "")
+        database = connection()
+        with database.transaction():
+            row = database.execute(
+                "SELECT id, turn FROM contacts WHERE call_sid = %s FOR UPDATE", (sid,)
+            ).fetchone()
+            if row is None:
+                database.execute(FLOOR_INSERT, (sid, request.form.get("From", "")))
+            else:
+                database.execute(
+                    "UPDATE contacts SET turn = %s, step = %s, updated_at = now() WHERE id = %s",
+                    (row[1] + 1, step[:20], row[0]),
+                )
+        return answer(step)
+
+    app.view_functions["answer"] = step
+    return app
+
+
 class Server:
     """A gunicorn serving `factory` on a loopback port: with the repository's `gunicorn.conf.py`
     (gthread workers from the core count), or with `workers` sync workers when `sync`."""
@@ -490,12 +554,15 @@ def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, li
     counts = statements_per_step(url)
     print("statements per webhook step (single process, BEGIN not counted):")
     print("  " + "  ".join(f"{step} {counts.get(step, 0):.1f}" for step in STEPS))
+    postgres = make_url(url).get_backend_name() == "postgresql"
     bare_server = Server("bare", url, args.port, workers, args.sync)
     product_server = Server("product", url, args.port + 1, workers, args.sync)
+    floor_server = Server("floor", url, args.port + 2, workers, args.sync) if postgres else None
     found: dict[str, list[float]] = collections.defaultdict(list)
     try:
         for run in range(args.runs):
             base = drive(bare_server.port, args.clients, args.seconds)
+            low = drive(floor_server.port, args.clients, args.seconds) if floor_server else None
             mine = drive(product_server.port, args.clients, args.seconds)
             ratio = mine.calls_per_second / base.calls_per_second
             found["ratio"].append(ratio)
@@ -527,13 +594,30 @@ def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, li
                 f"(target < {TARGET_P99_MS:.0f}: "
                 f"{mine.p(0.99) / TARGET_P99_MS:.2f}); bare p50 {base.p(0.5):.1f}, p99 {base.p(0.99):.1f} ms"
             )
+            if low is not None:
+                floor_ratio = low.calls_per_second / base.calls_per_second
+                found["floor_ratio"].append(floor_ratio)
+                found["floor_p99"].append(low.p(0.99))
+                print(
+                    f"  the floor (signature, one locked read and one write, raw psycopg): calls/s "
+                    f"{low.calls_per_second:.1f}, ratio {floor_ratio:.2f}; p50 {low.p(0.5):.1f} ms, "
+                    f"p99 {low.p(0.99):.1f} ms; the product makes {ratio / floor_ratio:.2f} of the floor's "
+                    "calls"
+                )
     finally:
         bare_server.stop()
         product_server.stop()
+        if floor_server:
+            floor_server.stop()
+    floor = (
+        f"; the floor: ratio {span(found['floor_ratio'], '{:.2f}')}, p99 {span(found['floor_p99'])} ms"
+        if found["floor_ratio"]
+        else ""
+    )
     print(
         f"{label}, {args.runs} run(s): calls/s {span(found['calls'])} (bare {span(found['bare_calls'])}), "
         f"ratio {span(found['ratio'], '{:.2f}')}; p50 {span(found['p50'])} ms, p99 {span(found['p99'])} ms "
-        f"(bare p99 {span(found['bare_p99'])} ms)"
+        f"(bare p99 {span(found['bare_p99'])} ms){floor}"
     )
     found["statements"] = [sum(counts.values())]
     return found
