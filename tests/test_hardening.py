@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import flask_limiter._extension
+import limits.storage.memory
+import limits.strategies
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -27,7 +31,8 @@ NOW = parse_time("2026-11-23T10:00:00+01:00")
 
 
 @pytest.fixture
-def make_app(database_url: str, clock: Clock, instance_path: str) -> Iterator[object]:
+def make_app(app: Flask, database_url: str, clock: Clock, instance_path: str) -> Iterator[object]:
+    """Apps with settings of their own, on the test's database (migrated and emptied by `app`)."""
     made: list[Flask] = []
 
     def make(**settings: str) -> Flask:
@@ -102,6 +107,39 @@ def test_logins_from_one_address_are_limited_and_another_address_is_not(make_app
     assert "Too Many Requests" in refused.get_data(as_text=True)
     assert client.get("/login").status_code == 200  # the form itself is still shown
     assert try_login(app.test_client(), "10.0.0.7") == 401
+
+
+class LimiterClock:
+    """The rate limiter's idea of the time (it reads `time.time()`), moved by the test: nobody waits."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def limiter_clock(monkeypatch: pytest.MonkeyPatch) -> LimiterClock:
+    clock = LimiterClock()
+    for module in (limits.storage.memory, limits.strategies, flask_limiter._extension):
+        monkeypatch.setattr(module, "time", clock)
+    return clock
+
+
+def test_a_refused_address_may_try_again_once_the_window_has_passed(
+    make_app: object, limiter_clock: LimiterClock
+) -> None:
+    app = make_app(LINJE72_LOGIN_RATE_LIMIT="2 per 15 minutes")  # type: ignore[operator]
+    client = app.test_client()
+    assert [try_login(client) for _ in range(3)] == [401, 401, 429]
+    limiter_clock.offset = 14 * 60  # a minute before the window ends: still refused
+    assert try_login(client) == 429
+    limiter_clock.offset = 15 * 60 + 1
+    assert [try_login(client) for _ in range(3)] == [401, 401, 429]
 
 
 def test_behind_trusted_proxies_the_limit_is_per_forwarded_client(make_app: object) -> None:
