@@ -14,7 +14,15 @@ from app.data.models import Contact
 from app.services.contacts import close_stale_calls
 from app.values.times import local_iso, parse_time
 from ivr.simulator import Provider
-from schedules.jobs import ADVISORY_LOCK, SchedulerRunning, report_gaps, run_job, single_scheduler
+from schedules.jobs import (
+    ADVISORY_LOCK,
+    TASKS,
+    SchedulerRunning,
+    build_scheduler,
+    report_gaps,
+    run_job,
+    single_scheduler,
+)
 from tests import factories as f
 from tests.support import AUTH_TOKEN, Clock
 
@@ -90,3 +98,9 @@ def test_the_scheduler_lock_leaves_no_transaction_open(app: Flask, database_url:
                 .all()
             )
     assert states == ["idle"]
+
+
+def test_every_job_of_the_scheduler_runs_through_the_one_wrapper_under_its_id(app: Flask) -> None:
+    jobs = build_scheduler(app).get_jobs()
+    assert sorted(job.id for job in jobs) == sorted(TASKS)
+    assert all(job.func is run_job and job.args == (app, job.id) for job in jobs)
