@@ -4,24 +4,28 @@ APScheduler 3 must run in exactly one process (a job store cannot be shared
 between workers), so `linje72 scheduler` takes a lock first: a PostgreSQL
 advisory lock, or a file lock beside a SQLite database. Each job is a service
 call in its own session; no job drives the call flow. Every job runs through
-`run_job`, which logs a failure instead of raising it.
+`run_job`, which logs a failure and counts each run in the metrics the process
+serves on LINJE72_SCHEDULER_METRICS_PORT.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.config import Policy
+from app import metrics
+from app.config import Operations, Policy
 from app.data.db import get_engine, session_scope
 from app.services import alerts, reminders, voice
 from app.services import spool as outage
@@ -220,13 +224,22 @@ TASKS: dict[str, Callable[[Flask], int]] = {
 }
 
 
-def run_job(app: Flask, job: str) -> None:
-    """Run one of the scheduler's jobs by its id; a failure is logged, not raised."""
+def run_job(app: Flask, job: str, *, timer: Callable[[], float] = time.perf_counter) -> None:
+    """Run one of the scheduler's jobs by its id; a failure is logged and counted, not raised.
+
+    Each run is counted by how it ended and timed (`timer`, seconds), and a success is stamped
+    with the app's clock as it ends: the scheduler's metrics (app.metrics).
+    """
     task = TASKS[job]
+    started = timer()
     try:
         task(app)
     except Exception:
         log.exception("job %s failed", job)
+        ok = False
+    else:
+        ok = True
+    metrics.count_job(job, ok=ok, seconds=timer() - started, ended=app.config["CLOCK"]())
 
 
 @contextmanager
@@ -276,10 +289,41 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     return scheduler
 
 
+def serve_metrics(app: Flask) -> WSGIServer | None:
+    """Serve the scheduler's metrics on LINJE72_SCHEDULER_METRICS_PORT; None when that is not set.
+
+    A port that cannot be had is logged and the jobs run all the same: the warnings and reminders
+    matter more than their figures, and the monitoring sees the target down.
+    """
+    operations: Operations = app.config["OPERATIONS"]
+    port, address = operations.scheduler_metrics_port, operations.scheduler_metrics_address
+    if port is None:
+        return None
+    metrics.declare_jobs(TASKS)
+    try:
+        server = metrics.serve_process_metrics(port, address)
+    except OSError as exc:
+        log.error(
+            "could not serve the scheduler's metrics at %s port %d (%s); the jobs run without them",
+            address,
+            port,
+            exc.strerror or exc,
+        )
+        return None
+    log.info("scheduler metrics at http://%s:%d/metrics", address, server.server_port)
+    return server
+
+
 def run_scheduler(app: Flask) -> None:
     """Run the jobs until stopped; refuse to start beside another scheduler."""
     with single_scheduler(app):
         scheduler = build_scheduler(app)
         announce_sending(app)
+        server = serve_metrics(app)
         log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
-        scheduler.start()
+        try:
+            scheduler.start()
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
