@@ -152,7 +152,14 @@ def purge_old_data(app: Flask) -> int:
             app.config["RETENTION"],
             app.config["POLICY"].window,
         )
-        return report.contacts + report.stays + report.patients + report.lookups + report.security_events
+        return (
+            report.contacts
+            + report.stays
+            + report.patients
+            + report.lookups
+            + report.security_events
+            + report.spooled_records
+        )
 
 
 # How often ended calls and closed follow-ups are added to the statistics the region's dashboard reads.
