@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -106,6 +106,10 @@ DEFAULTS: dict[str, Any] = {
     "LINJE72_LOG_FORMAT": "text",
     "LINJE72_METRICS_TOKEN": None,  # a bearer token that reads /metrics from anywhere
     "LINJE72_METRICS_NETWORKS": "",  # networks (CIDR, comma-separated) that read it without one
+    # The scheduler's own metrics (it has no web server): a port to serve them on (off when unset),
+    # and the address it listens at (this machine only unless told otherwise, as /metrics).
+    "LINJE72_SCHEDULER_METRICS_PORT": None,
+    "LINJE72_SCHEDULER_METRICS_ADDRESS": "127.0.0.1",
     # Rate limits ("N per M minutes"); shared by every process when Redis is given, else per process.
     "LINJE72_LOGIN_RATE_LIMIT": "10 per 15 minutes",  # login attempts from one client address
     "LINJE72_API_RATE_LIMIT": "600 per minute",  # API requests with one token
@@ -619,6 +623,8 @@ class Operations:
     api_rate_limit: str = "600 per minute"
     redis_url: str | None = None
     trusted_proxies: int = 0
+    scheduler_metrics_port: int | None = None  # None: the scheduler serves no metrics
+    scheduler_metrics_address: str = "127.0.0.1"
 
 
 MIN_METRICS_TOKEN_LENGTH = 24
@@ -646,7 +652,31 @@ def operations_from(settings: Mapping[str, Any]) -> Operations:
         api_rate_limit=_setting(settings, "LINJE72_API_RATE_LIMIT", _rate_limit),
         redis_url=str(redis_url) if redis_url else None,
         trusted_proxies=int(proxies),
+        scheduler_metrics_port=_scheduler_metrics_port(settings),
+        scheduler_metrics_address=_setting(settings, "LINJE72_SCHEDULER_METRICS_ADDRESS", _listen_address),
     )
+
+
+def _scheduler_metrics_port(settings: Mapping[str, Any]) -> int | None:
+    text = str(settings.get("LINJE72_SCHEDULER_METRICS_PORT") or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ConfigError(
+            "LINJE72_SCHEDULER_METRICS_PORT must be a port number from 1 to 65535 (or empty: off), "
+            f"not {text!r}"
+        )
+    return int(text)
+
+
+def _listen_address(text: str) -> str:
+    """An IP address of this machine to listen at: `127.0.0.1`, `0.0.0.0` (every interface), `::`."""
+    try:
+        return str(ip_address(text.strip()))
+    except ValueError:
+        raise ValueError(
+            f"expected an IP address to listen at, e.g. 127.0.0.1 or 0.0.0.0 (every interface), not {text!r}"
+        ) from None
 
 
 def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -3,24 +3,29 @@
 APScheduler 3 must run in exactly one process (a job store cannot be shared
 between workers), so `linje72 scheduler` takes a lock first: a PostgreSQL
 advisory lock, or a file lock beside a SQLite database. Each job is a service
-call in its own session; no job drives the call flow.
+call in its own session; no job drives the call flow. Every job runs through
+`run_job`, which logs a failure and counts each run in the metrics the process
+serves on LINJE72_SCHEDULER_METRICS_PORT.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.config import Policy
+from app import metrics
+from app.config import Operations, Policy
 from app.data.db import get_engine, session_scope
 from app.services import alerts, reminders, voice
 from app.services import spool as outage
@@ -62,20 +67,14 @@ def report_gaps(session: Session, policy: Policy, now: datetime, horizon: timede
     return len(gaps)
 
 
-JOBS: dict[str, Callable[[Session, Policy, datetime], int]] = {
-    "close_stale_calls": close_stale,
-    "report_gaps": report_gaps,
-}
+def in_session(job: Callable[[Session, Policy, datetime], int]) -> Callable[[Flask], int]:
+    """Make a job of one session and transaction, on the app's policy and clock."""
 
+    def run(app: Flask) -> int:
+        with app.app_context(), session_scope(write=True) as session:
+            return job(session, app.config["POLICY"], app.config["CLOCK"]())
 
-def run_job(app: Flask, name: str) -> None:
-    """Run one job in its own session and transaction; a failure is logged, not raised."""
-    with app.app_context():
-        try:
-            with session_scope(write=True) as session:
-                JOBS[name](session, app.config["POLICY"], app.config["CLOCK"]())
-        except Exception:
-            log.exception("job %s failed", name)
+    return run
 
 
 def check_gaps(app: Flask) -> int:
@@ -153,7 +152,14 @@ def purge_old_data(app: Flask) -> int:
             app.config["RETENTION"],
             app.config["POLICY"].window,
         )
-        return report.contacts + report.stays + report.patients + report.lookups + report.security_events
+        return (
+            report.contacts
+            + report.stays
+            + report.patients
+            + report.lookups
+            + report.security_events
+            + report.spooled_records
+        )
 
 
 # How often ended calls and closed follow-ups are added to the statistics the region's dashboard reads.
@@ -211,11 +217,36 @@ def announce_sending(app: Flask) -> None:
         )
 
 
-def _run_alert_job(job: Callable[[Flask], int], app: Flask) -> None:
+# Every job the scheduler runs, by its id: the name it has in the log and in the metrics.
+TASKS: dict[str, Callable[[Flask], int]] = {
+    "close_stale_calls": in_session(close_stale),
+    "report_gaps": in_session(report_gaps),
+    "gap_warnings": check_gaps,
+    "purge": purge_old_data,
+    "voice_messages": copy_voice_messages,
+    "follow_up_reminders": remind_follow_ups,
+    "count_statistics": count_new_statistics,
+    "drain_spool": drain_spool,
+    "watch_rota": watch_rota,
+}
+
+
+def run_job(app: Flask, job: str, *, timer: Callable[[], float] = time.perf_counter) -> None:
+    """Run one of the scheduler's jobs by its id; a failure is logged and counted, not raised.
+
+    Each run is counted by how it ended and timed (`timer`, seconds), and a success is stamped
+    with the app's clock as it ends: the scheduler's metrics (app.metrics).
+    """
+    task = TASKS[job]
+    started = timer()
     try:
-        job(app)
+        task(app)
     except Exception:
-        log.exception("job %s failed", job.__name__)
+        log.exception("job %s failed", job)
+        ok = False
+    else:
+        ok = True
+    metrics.count_job(job, ok=ok, seconds=timer() - started, ended=app.config["CLOCK"]())
 
 
 @contextmanager
@@ -247,66 +278,47 @@ def single_scheduler(app: Flask) -> Iterator[None]:
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="Europe/Copenhagen")
-    scheduler.add_job(
-        run_job, "interval", minutes=10, args=(app, "close_stale_calls"), id="close_stale_calls"
-    )
-    scheduler.add_job(run_job, "cron", minute=5, args=(app, "report_gaps"), id="report_gaps")
+
+    def add(job: str, trigger: str, **options: object) -> None:
+        scheduler.add_job(run_job, trigger, args=(app, job), id=job, **options)
+
+    add("close_stale_calls", "interval", minutes=10)
+    add("report_gaps", "cron", minute=5)
     morning = _alerting(app).settings.morning
-    scheduler.add_job(
-        _run_alert_job,
-        "cron",
-        hour=morning.hour,
-        minute=morning.minute,
-        args=(check_gaps, app),
-        id="gap_warnings",
-        misfire_grace_time=3600,
-    )
-    scheduler.add_job(
-        _run_alert_job,
-        "cron",
-        hour=PURGE_AT[0],
-        minute=PURGE_AT[1],
-        args=(purge_old_data, app),
-        id="purge",
-        misfire_grace_time=6 * 3600,
-    )
-    scheduler.add_job(
-        _run_alert_job, "interval", minutes=1, args=(copy_voice_messages, app), id="voice_messages"
-    )
-    scheduler.add_job(
-        _run_alert_job,
-        "interval",
-        minutes=REMINDER_MINUTES,
-        args=(remind_follow_ups, app),
-        id="follow_up_reminders",
-        misfire_grace_time=60,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        _run_alert_job,
-        "interval",
-        minutes=COUNT_MINUTES,
-        args=(count_new_statistics, app),
-        id="count_statistics",
-    )
-    scheduler.add_job(
-        _run_alert_job,
-        "interval",
-        minutes=1,
-        args=(drain_spool, app),
-        id="drain_spool",
-        next_run_time=datetime.now(UTC),
-    )
+    add("gap_warnings", "cron", hour=morning.hour, minute=morning.minute, misfire_grace_time=3600)
+    add("purge", "cron", hour=PURGE_AT[0], minute=PURGE_AT[1], misfire_grace_time=6 * 3600)
+    add("voice_messages", "interval", minutes=1)
+    add("follow_up_reminders", "interval", minutes=REMINDER_MINUTES, misfire_grace_time=60, coalesce=True)
+    add("count_statistics", "interval", minutes=COUNT_MINUTES)
+    add("drain_spool", "interval", minutes=1, next_run_time=datetime.now(UTC))
     # First at start: a publish made while no scheduler ran is checked at once.
-    scheduler.add_job(
-        _run_alert_job,
-        "interval",
-        minutes=WATCH_MINUTES,
-        args=(watch_rota, app),
-        id="watch_rota",
-        next_run_time=datetime.now(UTC),
-    )
+    add("watch_rota", "interval", minutes=WATCH_MINUTES, next_run_time=datetime.now(UTC))
     return scheduler
+
+
+def serve_metrics(app: Flask) -> WSGIServer | None:
+    """Serve the scheduler's metrics on LINJE72_SCHEDULER_METRICS_PORT; None when that is not set.
+
+    A port that cannot be had is logged and the jobs run all the same: the warnings and reminders
+    matter more than their figures, and the monitoring sees the target down.
+    """
+    operations: Operations = app.config["OPERATIONS"]
+    port, address = operations.scheduler_metrics_port, operations.scheduler_metrics_address
+    if port is None:
+        return None
+    metrics.declare_jobs(TASKS)
+    try:
+        server = metrics.serve_process_metrics(port, address)
+    except OSError as exc:
+        log.error(
+            "could not serve the scheduler's metrics at %s port %d (%s); the jobs run without them",
+            address,
+            port,
+            exc.strerror or exc,
+        )
+        return None
+    log.info("scheduler metrics at http://%s:%d/metrics", address, server.server_port)
+    return server
 
 
 def run_scheduler(app: Flask) -> None:
@@ -314,5 +326,11 @@ def run_scheduler(app: Flask) -> None:
     with single_scheduler(app):
         scheduler = build_scheduler(app)
         announce_sending(app)
+        server = serve_metrics(app)
         log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
-        scheduler.start()
+        try:
+            scheduler.start()
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()

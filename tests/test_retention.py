@@ -29,6 +29,7 @@ from app.data.models import (
     Patient,
     PatientLookup,
     SecurityEvent,
+    SpooledRecord,
     StayMessage,
 )
 from app.services.retention import PurgeReport, purge
@@ -389,6 +390,34 @@ def test_look_ups_security_events_and_feed_messages_go_after_the_retention_and_t
     )
 
 
+@pytest.mark.parametrize("retention_days", (30, 180, 3650))
+def test_drained_spool_records_are_forgotten_31_days_after_they_were_spooled_whatever_the_retention(
+    app: Flask, session: Session, clock: Clock, retention_days: int
+) -> None:
+    kept = timedelta(days=31)
+    for n, spooled_at in enumerate((clock.now - kept - MINUTE, clock.now - kept + MINUTE, clock.now)):
+        session.add(
+            SpooledRecord(
+                record_id=f"{n:032x}", call_sid=f"CA{n:032x}", spooled_at=spooled_at, drained_at=clock.now
+            )
+        )
+    session.commit()
+
+    def run(**options: Any) -> PurgeReport:
+        with app.app_context():
+            scope = lambda: session_scope(write=True)  # noqa: E731
+            return purge(scope, clock.now, timedelta(days=retention_days), WINDOW, **options)
+
+    assert run(dry_run=True).spooled_records == 1
+    assert run().spooled_records == 1
+    assert fresh(session).scalars(
+        select(SpooledRecord.spooled_at).order_by(SpooledRecord.spooled_at)
+    ).all() == [
+        clock.now - kept + MINUTE,
+        clock.now,
+    ]
+
+
 def test_a_patient_with_a_stay_left_is_kept(app: Flask, session: Session, clock: Clock) -> None:
     row = stay(app, session, "SP-IN", discharged_at=cutoff(clock))
     session.add(Patient(cpr_lookup=row.cpr_lookup, deceased_at=cutoff(clock) - timedelta(days=1)))
@@ -485,7 +514,7 @@ def test_the_purge_logs_counts_and_never_a_cpr_number(
     messages = [record.getMessage() for record in caplog.records if record.name == "linje72.retention"]
     assert messages == [
         "purge: 1 counted, 0 follow_ups_counted, 1 contacts, 0 voice_messages, 1 stays, 0 patients, "
-        "1 lookups, 0 security_events, 0 stay_messages, 0 audit_kept"
+        "1 lookups, 0 security_events, 0 stay_messages, 0 spooled_records, 0 audit_kept"
     ]
     assert not any("0101401234" in record.getMessage() for record in caplog.records)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.data import spool
 from app.data.db import dispose
-from app.data.models import Contact
+from app.data.models import Contact, SpooledRecord
 from app.services import spool as outage
 from ivr.views import wait_for_drains
 from schedules.jobs import build_scheduler
@@ -191,6 +191,58 @@ def test_a_drain_that_stops_after_the_commit_is_finished_by_the_next_without_dou
     assert drain(runner) == "Wrote 1 records of 2 calls (1 written before).\n"
     assert [c.call_sid for c in contacts_of(session)] == [sid(7), sid(8)]
     assert all(len(c.attempts) == 1 for c in contacts_of(session))
+
+
+@pytest.mark.parametrize(
+    ("later", "ids_kept", "drained"),
+    (
+        (timedelta(days=29), 1, "Wrote 1 records of 2 calls (1 written before).\n"),
+        (timedelta(days=30), 1, "Wrote 1 records of 2 calls (1 written before).\n"),
+        (timedelta(days=30, minutes=1), 1, "Wrote 1 records of 1 calls.\n"),
+        (timedelta(days=31, minutes=1), 0, "Wrote 1 records of 1 calls.\n"),
+    ),
+    ids=["29-days", "30-days", "past-30-days", "past-31-days"],
+)
+def test_a_record_put_back_in_the_spool_is_never_written_twice_whatever_the_purge_forgot(
+    app: Flask,
+    down: Flask,
+    session: Session,
+    runner: FlaskCliRunner,
+    clock: Clock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    later: timedelta,
+    ids_kept: int,
+    drained: str,
+) -> None:
+    """The nightly purge forgets a drained record's id after 31 days; a drain drops a record older
+    than 30 days unwritten, so a copy of the spool put back (or a removal lost) never doubles a call."""
+    f.small_region(app, session)
+    Call(down.test_client(), sid(14)).post("/voice/incoming")
+    copy = tmp_path / "spool-copy"
+    shutil.copy(spool.spool_path(app.instance_path), copy)
+    drain(runner)
+
+    clock.now += later
+    assert runner.invoke(args=["purge"]).exit_code == 0
+    assert fresh_count(session, SpooledRecord) == ids_kept
+    shutil.copy(copy, spool.spool_path(app.instance_path))
+    Call(down.test_client(), sid(15)).post("/voice/incoming")  # a new outage meanwhile
+    result = runner.invoke(args=["spool", "drain"])
+
+    assert result.exit_code == 0 and result.stdout == drained
+    if drained.endswith("of 1 calls.\n"):
+        assert result.stderr == "1 records older than 30 days were dropped, not written (see the log).\n"
+        assert f"dropped 1 spooled records of call {sid(14)}, spooled from 2026-11-23T09:00:00+00:00" in (
+            caplog.text
+        )
+    assert [(c.call_sid, len(c.attempts)) for c in contacts_of(session)] == [(sid(14), 1), (sid(15), 1)]
+    assert spool.spool_depth(app.instance_path) == 0
+
+
+def fresh_count(session: Session, model: type[SpooledRecord]) -> int:
+    session.rollback()
+    return len(session.scalars(select(model)).all())
 
 
 def test_a_call_that_cannot_be_written_stays_spooled_and_the_others_are_written(

@@ -56,6 +56,12 @@ def drain() -> None:
         + (f" ({report.repeated} written before)" if report.repeated else "")
         + "."
     )
+    if report.dropped:
+        click.echo(
+            f"{report.dropped} records older than {outage.MAX_AGE.days} days were dropped, not written "
+            "(see the log).",
+            err=True,
+        )
     if report.left:
         click.echo(f"{report.left} calls could not be written and stay in the spool (see the log).", err=True)
         sys.exit(1)

@@ -10,7 +10,9 @@ Every night (and by `linje72 purge`) the scheduler
    and deletes their voice messages (a message whose provider copy is not deleted yet loses its
    audio here, and its row once the scheduler has deleted that copy);
 3. deletes the stays whose responsibility ended more than the retention ago, the patients with no
-   stay left, and the patient look-ups, security events and feed messages older than that.
+   stay left, and the patient look-ups, security events and feed messages older than that;
+4. forgets the ids of the outage spool's drained records once no drain can meet them again
+   (`app.services.spool.DRAINED_IDS_KEPT`, a fixed 31 days whatever the retention).
 
 A call still in progress is never touched, nor a stay such a call points at. Each step works in
 batches, each its own short transaction, so the call path never waits long for a lock, and a
@@ -40,9 +42,11 @@ from app.data.models import (
     Patient,
     PatientLookup,
     SecurityEvent,
+    SpooledRecord,
     StayMessage,
     VoiceMessage,
 )
+from app.services.spool import DRAINED_IDS_KEPT
 from routing.calendar import local_date
 
 log = logging.getLogger("linje72.retention")
@@ -64,6 +68,7 @@ class PurgeReport:
     lookups: int = 0
     security_events: int = 0
     stay_messages: int = 0
+    spooled_records: int = 0  # ids of drained spool records no drain can meet again
     audit_kept: int = 0  # audit events older than the retention: kept, the accountability record
 
     def lines(self) -> list[tuple[str, int]]:
@@ -80,6 +85,7 @@ LABELS = {
     "lookups": "patient look-ups deleted",
     "security_events": "security events deleted",
     "stay_messages": "feed messages deleted",
+    "spooled_records": "drained spool records forgotten",
     "audit_kept": "audit events older than the retention (kept)",
 }
 
@@ -116,6 +122,7 @@ def purge(
             report.lookups = _count(session, PatientLookup, _lookup_over(cutoff))
             report.security_events = _count(session, SecurityEvent, SecurityEvent.at < cutoff)
             report.stay_messages = _count(session, StayMessage, StayMessage.received_at < cutoff)
+            report.spooled_records = _count(session, SpooledRecord, _drained_over(now))
             report.audit_kept = _count(session, AuditEvent, AuditEvent.at < cutoff)
         return report
     report.counted, report.follow_ups_counted = count_statistics(scope, now, batch)
@@ -132,6 +139,7 @@ def purge(
     report.stay_messages = _in_batches(
         scope, lambda s: _delete(s, StayMessage, StayMessage.received_at < cutoff, batch), batch
     )
+    report.spooled_records = _in_batches(scope, lambda s: forget_drained_records(s, now, batch), batch)
     with scope() as session:
         report.audit_kept = _count(session, AuditEvent, AuditEvent.at < cutoff)
     log.info("purge: %s", ", ".join(f"{getattr(report, f.name)} {f.name}" for f in fields(report)))
@@ -485,3 +493,28 @@ def _patient_over(cutoff: datetime, stays_left: ColumnElement[bool] | None = Non
 
 def _lookup_over(cutoff: datetime) -> ColumnElement[bool]:
     return PatientLookup.at < cutoff
+
+
+# --- the outage spool's drained records ----------------------------------------------------
+
+
+def _drained_over(now: datetime) -> ColumnElement[bool]:
+    return SpooledRecord.spooled_at < now - DRAINED_IDS_KEPT
+
+
+def forget_drained_records(session: Session, now: datetime, batch: int = BATCH) -> int:
+    """Delete up to `batch` ids of drained spool records spooled more than DRAINED_IDS_KEPT before `now`.
+
+    A drain drops a record older than app.services.spool.MAX_AGE (a day less) unwritten, so no
+    drain looks for these ids again. They hold no personal data (record ids and the provider's
+    call ids): kept only while a drain may meet their record, whatever the retention.
+    """
+    ids = session.scalars(
+        select(SpooledRecord.record_id)
+        .where(_drained_over(now))
+        .order_by(SpooledRecord.record_id)
+        .limit(batch)
+    ).all()
+    if ids:
+        session.execute(delete(SpooledRecord).where(SpooledRecord.record_id.in_(ids)))
+    return len(ids)

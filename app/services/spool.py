@@ -6,7 +6,9 @@ again, `drain` writes each call's records into its contact: into the one the cal
 before the outage, or a new one for a call that never reached the database. A record is
 drained in the same transaction as its contact, and its id is kept (`SpooledRecord`), so
 that draining it again changes nothing: a crash between the commit and the spool's removal,
-or between two calls, leaves a spool that is safely drained again.
+or between two calls, leaves a spool that is safely drained again. The ids are kept for
+`DRAINED_IDS_KEPT` (the nightly purge forgets older ones), and a record older than `MAX_AGE`
+is dropped instead of drained.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from app.config import Policy
+from app.config import RETENTION_DAYS, Policy
 from app.data import spool
 from app.data.models import Caller, Contact, DialAttempt, SpooledRecord
 from app.data.spool import SpoolRecord, new_record_id, spool_depth
@@ -36,7 +38,16 @@ from app.values.cpr import CprError, CprVault, parse
 from app.values.phones import normalise_caller_id
 from routing import local_date
 
-__all__ = ["DrainReport", "SpoolStatus", "drain", "keep", "spool_depth", "status"]
+__all__ = [
+    "DRAINED_IDS_KEPT",
+    "MAX_AGE",
+    "DrainReport",
+    "SpoolStatus",
+    "drain",
+    "keep",
+    "spool_depth",
+    "status",
+]
 
 FORWARDED = "forwarded"  # a step of the caller's leg answered with the fallback number
 ENDED = "ended"  # the status callback: the call is over
@@ -45,6 +56,21 @@ log = logging.getLogger("linje72.spool")
 # Errors after which the drain stops: the database went away again; the rest waits.
 UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 Scope = Callable[[], AbstractContextManager[Session]]
+
+# How long a record may wait in a spool to be drained; an older one is dropped (logged), not
+# written. Without a limit the drained records' ids (`spooled_records`) would have to be kept
+# for ever: a record drained before whose removal from the spool was lost (a crash after the
+# commit, a copy of the spool put back, a machine back after a month) cannot be told from a new
+# one once its id is forgotten, and would be written twice (a second fallback attempt, or the
+# caller's number written back into a call the retention has thinned). 30 days is the shortest
+# retention allowed (LINJE72_RETENTION_DAYS), so a drain never writes a call older than any
+# retention keeps; and a record that waited that long has shown on /metrics
+# (linje72_spool_depth) and in `linje72 spool status` for a month: an abandoned machine, not an
+# outage.
+MAX_AGE = timedelta(days=RETENTION_DAYS[0])
+# The ids are kept a day longer than a record may be drained: every machine drains by its own
+# clock and the purge forgets by the scheduler's, and a drain may be under way as the purge runs.
+DRAINED_IDS_KEPT = MAX_AGE + timedelta(days=1)
 
 # Set when this process spooled a record (or found some at start): the next webhook that
 # reaches the database starts a drain. A flag, so that asking costs nothing.
@@ -111,6 +137,7 @@ class DrainReport:
     calls: int = 0
     left: int = 0
     busy: bool = False  # another process was draining the spool
+    dropped: int = 0  # records older than MAX_AGE, removed without being written
 
 
 @dataclass(frozen=True)
@@ -134,6 +161,7 @@ def drain(
 
     Stops at the first sign that the database went away again (the rest stays spooled);
     a call whose records cannot be written for another reason is logged and left spooled.
+    Records spooled more than MAX_AGE before `now` are dropped and logged, never written.
     """
     report = DrainReport()
     with spool.draining(instance_path) as mine:
@@ -141,8 +169,15 @@ def drain(
             report.busy = True
             return report
         by_call: dict[str, list[SpoolRecord]] = {}
+        expired: list[SpoolRecord] = []
         for record in spool.pending(instance_path):
-            by_call.setdefault(record.call_sid, []).append(record)
+            if now - record.moment > MAX_AGE:
+                expired.append(record)
+            else:
+                by_call.setdefault(record.call_sid, []).append(record)
+        if expired:
+            _drop(instance_path, expired)
+            report.dropped = len(expired)
         for call_sid, records in by_call.items():
             try:
                 written = _drain_call(scope, policy, vault, now, call_sid, records)
@@ -160,6 +195,20 @@ def drain(
     if report.records:
         log.info("drained %d spooled records of %d calls", report.records, report.calls)
     return report
+
+
+def _drop(instance_path: str | Path, records: list[SpoolRecord]) -> None:
+    for call_sid in dict.fromkeys(record.call_sid for record in records):
+        of_call = [record for record in records if record.call_sid == call_sid]
+        log.error(
+            "dropped %d spooled records of call %s, spooled from %s: a record older than %d days is "
+            "not written (its id may be forgotten: it could be written twice)",
+            len(of_call),
+            call_sid,
+            of_call[0].at,
+            MAX_AGE.days,
+        )
+    spool.remove(instance_path, [record.id for record in records])
 
 
 def _drain_call(
