@@ -215,8 +215,9 @@ def test_a_record_put_back_in_the_spool_is_never_written_twice_whatever_the_purg
     ids_kept: int,
     drained: str,
 ) -> None:
-    """The nightly purge forgets a drained record's id after 31 days; a drain drops a record older
-    than 30 days unwritten, so a copy of the spool put back (or a removal lost) never doubles a call."""
+    """The nightly purge forgets a drained record's id after 31 days; a drain holds a record older
+    than 30 days aside unwritten, so a copy of the spool put back (or a removal lost) never doubles a
+    call by itself, and nothing is thrown away: a person drains the held records once checked."""
     f.small_region(app, session)
     Call(down.test_client(), sid(14)).post("/voice/incoming")
     copy = tmp_path / "spool-copy"
@@ -231,13 +232,50 @@ def test_a_record_put_back_in_the_spool_is_never_written_twice_whatever_the_purg
     result = runner.invoke(args=["spool", "drain"])
 
     assert result.exit_code == 0 and result.stdout == drained
-    if drained.endswith("of 1 calls.\n"):
-        assert result.stderr == "1 records older than 30 days were dropped, not written (see the log).\n"
-        assert f"dropped 1 spooled records of call {sid(14)}, spooled from 2026-11-23T09:00:00+00:00" in (
-            caplog.text
-        )
     assert [(c.call_sid, len(c.attempts)) for c in contacts_of(session)] == [(sid(14), 1), (sid(15), 1)]
+    if not drained.endswith("of 1 calls.\n"):
+        assert spool.spool_depth(app.instance_path) == 0
+        return
+    assert result.stderr == (
+        "1 records older than 30 days were held aside, not written "
+        "(see the log and `linje72 spool status`).\n"
+    )
+    assert f"held 1 spooled records of call {sid(14)} aside, spooled from 2026-11-23T09:00:00+00:00" in (
+        caplog.text
+    )
+    # Kept, and still counted: the depth goes on telling until a person acts.
+    assert spool.spool_depth(app.instance_path) == 1
+    assert runner.invoke(args=["spool", "drain"]).stdout == "Wrote 0 records of 0 calls.\n"
+    assert runner.invoke(args=["spool", "status"]).stdout == (
+        "1 records of 1 calls are held aside, older than 30 days: check the calls are not in the contact "
+        "log, then `linje72 spool drain --held`.\n"
+    )
+    if ids_kept:  # its id still known: the held record is recognised as written before
+        assert runner.invoke(args=["spool", "drain", "--held"]).stdout == (
+            "Wrote 0 records of 1 calls (1 written before).\n"
+        )
+        assert [len(c.attempts) for c in contacts_of(session)] == [1, 1]
+        assert spool.spool_depth(app.instance_path) == 0
+
+
+def test_a_call_spooled_a_month_ago_is_held_not_lost_and_written_when_a_person_asks(
+    app: Flask, down: Flask, session: Session, runner: FlaskCliRunner, clock: Clock
+) -> None:
+    f.small_region(app, session)
+    Call(down.test_client(), sid(16)).post("/voice/incoming")
+    clock.now += timedelta(days=31)
+
+    held = runner.invoke(args=["spool", "drain"])
+    assert held.exit_code == 0 and held.stdout == "Wrote 0 records of 0 calls.\n"
+    assert "1 records older than 30 days were held aside" in held.stderr
+    assert contacts_of(session) == []
+    assert spool.spool_depth(app.instance_path) == 1
+
+    written = runner.invoke(args=["spool", "drain", "--held"])
+    assert written.exit_code == 0 and written.stdout == "Wrote 1 records of 1 calls.\n"
+    assert [(c.call_sid, c.outcome) for c in contacts_of(session)] == [(sid(16), "forwarded")]
     assert spool.spool_depth(app.instance_path) == 0
+    assert runner.invoke(args=["spool", "status"]).stdout == "The spool is empty.\n"
 
 
 def fresh_count(session: Session, model: type[SpooledRecord]) -> int:

@@ -23,16 +23,31 @@ def spool() -> None:
 def status() -> None:
     """Say how many records wait in this machine's spool, for how many calls, and since when."""
     found = outage.status(current_app.instance_path)
-    if not found.depth:
+    if not found.depth and not found.held:
         click.echo("The spool is empty.")
         return
-    since = local_iso(found.oldest) if found.oldest else "?"
-    click.echo(f"{found.depth} records of {found.calls} calls wait in the spool; the oldest from {since}.")
+    if found.depth:
+        since = local_iso(found.oldest) if found.oldest else "?"
+        click.echo(
+            f"{found.depth} records of {found.calls} calls wait in the spool; the oldest from {since}."
+        )
+    if found.held:
+        click.echo(
+            f"{found.held} records of {found.held_calls} calls are held aside, older than "
+            f"{outage.MAX_AGE.days} days: check the calls are not in the contact log, then "
+            "`linje72 spool drain --held`."
+        )
 
 
 @spool.command("drain")
+@click.option(
+    "--held",
+    "include_held",
+    is_flag=True,
+    help="Write the records held aside too (older than the spool keeps by itself), once checked by hand.",
+)
 @with_appcontext
-def drain() -> None:
+def drain(include_held: bool) -> None:
     """Write the spooled calls into the database (safe to run again, or beside the scheduler's drain)."""
     app = current_app
     try:
@@ -42,6 +57,7 @@ def drain() -> None:
             app.config["POLICY"],
             app.extensions["linje72.vault"],
             app.config["CLOCK"](),
+            include_held=include_held,
         )
     except outage.UNREACHABLE as exc:
         click.echo(
@@ -56,10 +72,10 @@ def drain() -> None:
         + (f" ({report.repeated} written before)" if report.repeated else "")
         + "."
     )
-    if report.dropped:
+    if report.held:
         click.echo(
-            f"{report.dropped} records older than {outage.MAX_AGE.days} days were dropped, not written "
-            "(see the log).",
+            f"{report.held} records older than {outage.MAX_AGE.days} days were held aside, not written "
+            "(see the log and `linje72 spool status`).",
             err=True,
         )
     if report.left:

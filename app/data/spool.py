@@ -36,6 +36,16 @@ CREATE TABLE IF NOT EXISTS records (
     body TEXT NOT NULL
 )
 """
+# Records too old for a drain to write safely, set aside for a person (`linje72 spool drain --held`).
+HELD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS held (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    call_sid TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL
+)
+"""
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA secure_delete=ON")
         connection.execute(SCHEMA)
+        connection.execute(HELD_SCHEMA)
         yield connection
 
 
@@ -97,33 +108,54 @@ def append(instance_path: str | os.PathLike[str], record: SpoolRecord) -> None:
         )
 
 
-def pending(instance_path: str | os.PathLike[str]) -> list[SpoolRecord]:
-    """Return every record not yet drained, in the order they were written."""
+def pending(instance_path: str | os.PathLike[str], *, held: bool = False) -> list[SpoolRecord]:
+    """Return every record not yet drained (with `held`: those set aside), in the order they were written."""
     path = spool_path(instance_path)
     if not path.exists():
         return []
+    table = "held" if held else "records"
     with _connect(path) as connection:
-        rows = connection.execute("SELECT body FROM records ORDER BY seq").fetchall()
+        rows = connection.execute(f"SELECT body FROM {table} ORDER BY seq").fetchall()
     return [SpoolRecord(**json.loads(body)) for (body,) in rows]
 
 
 def remove(instance_path: str | os.PathLike[str], ids: Sequence[str]) -> None:
-    """Forget drained records."""
+    """Forget drained records (waiting or held)."""
     if not ids:
         return
     with _connect(spool_path(instance_path)) as connection:
         connection.execute("BEGIN IMMEDIATE")
-        connection.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in ids])
+        for table in ("records", "held"):
+            connection.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in ids])
+        connection.execute("COMMIT")
+
+
+def hold(instance_path: str | os.PathLike[str], ids: Sequence[str]) -> None:
+    """Set records aside: kept on disk, never drained again by themselves (one transaction)."""
+    if not ids:
+        return
+    with _connect(spool_path(instance_path)) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        for i in ids:
+            connection.execute(
+                "INSERT OR IGNORE INTO held (seq, id, call_sid, at, body) "
+                "SELECT seq, id, call_sid, at, body FROM records WHERE id = ?",
+                (i,),
+            )
+            connection.execute("DELETE FROM records WHERE id = ?", (i,))
         connection.execute("COMMIT")
 
 
 def spool_depth(instance_path: str | os.PathLike[str]) -> int:
-    """Return how many records wait to be written into the database (0 when there is no spool)."""
+    """Return how many records wait to be written into the database, held ones too (0 when there
+    is no spool): a held record waits for a person, and the depth keeps telling until one acts."""
     path = spool_path(instance_path)
     if not path.exists():
         return 0
     with _connect(path) as connection:
-        count: int = connection.execute("SELECT count(*) FROM records").fetchone()[0]
+        count: int = connection.execute(
+            "SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM held)"
+        ).fetchone()[0]
     return count
 
 

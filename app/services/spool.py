@@ -8,7 +8,7 @@ drained in the same transaction as its contact, and its id is kept (`SpooledReco
 that draining it again changes nothing: a crash between the commit and the spool's removal,
 or between two calls, leaves a spool that is safely drained again. The ids are kept for
 `DRAINED_IDS_KEPT` (the nightly purge forgets older ones), and a record older than `MAX_AGE`
-is dropped instead of drained.
+is held aside instead of drained: kept, never written by itself, until a person drains it.
 """
 
 from __future__ import annotations
@@ -57,16 +57,16 @@ log = logging.getLogger("linje72.spool")
 UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 Scope = Callable[[], AbstractContextManager[Session]]
 
-# How long a record may wait in a spool to be drained; an older one is dropped (logged), not
-# written. Without a limit the drained records' ids (`spooled_records`) would have to be kept
-# for ever: a record drained before whose removal from the spool was lost (a crash after the
-# commit, a copy of the spool put back, a machine back after a month) cannot be told from a new
-# one once its id is forgotten, and would be written twice (a second fallback attempt, or the
-# caller's number written back into a call the retention has thinned). 30 days is the shortest
-# retention allowed (LINJE72_RETENTION_DAYS), so a drain never writes a call older than any
-# retention keeps; and a record that waited that long has shown on /metrics
+# How long a record may wait in a spool to be drained; an older one is held aside (logged): kept
+# on disk, written only when a person asks (`linje72 spool drain --held`), never lost. Without
+# a limit the drained records' ids (`spooled_records`) would have to be kept for ever: a record
+# drained before whose removal from the spool was lost (a crash after the commit, a copy of the
+# spool put back, a machine back after a month) cannot be told from a new one once its id is
+# forgotten, and would be written twice (a second fallback attempt, or the caller's number
+# written back into a call the retention has thinned). 30 days is the shortest retention allowed
+# (LINJE72_RETENTION_DAYS); a record that waited that long has shown on /metrics
 # (linje72_spool_depth) and in `linje72 spool status` for a month: an abandoned machine, not an
-# outage.
+# outage, and a person decides.
 MAX_AGE = timedelta(days=RETENTION_DAYS[0])
 # The ids are kept a day longer than a record may be drained: every machine drains by its own
 # clock and the purge forgets by the scheduler's, and a drain may be under way as the purge runs.
@@ -137,7 +137,7 @@ class DrainReport:
     calls: int = 0
     left: int = 0
     busy: bool = False  # another process was draining the spool
-    dropped: int = 0  # records older than MAX_AGE, removed without being written
+    held: int = 0  # records older than MAX_AGE, set aside unwritten (kept for a person)
 
 
 @dataclass(frozen=True)
@@ -145,23 +145,37 @@ class SpoolStatus:
     depth: int
     oldest: datetime | None
     calls: int
+    held: int = 0
+    held_calls: int = 0
 
 
 def status(instance_path: str | Path) -> SpoolStatus:
-    """Return how many records wait, for how many calls, and when the oldest was written."""
+    """Return how many records wait, for how many calls, and when the oldest was written; and how
+    many are held aside, for how many calls."""
     records = spool.pending(instance_path)
+    held = spool.pending(instance_path, held=True)
     oldest = records[0].moment if records else None
-    return SpoolStatus(len(records), oldest, len({r.call_sid for r in records}))
+    return SpoolStatus(
+        len(records), oldest, len({r.call_sid for r in records}), len(held), len({r.call_sid for r in held})
+    )
 
 
 def drain(
-    instance_path: str | Path, scope: Scope, policy: Policy, vault: CprVault, now: datetime
+    instance_path: str | Path,
+    scope: Scope,
+    policy: Policy,
+    vault: CprVault,
+    now: datetime,
+    *,
+    include_held: bool = False,
 ) -> DrainReport:
     """Write the spooled calls into the database, one transaction a call; safe to repeat or interrupt.
 
     Stops at the first sign that the database went away again (the rest stays spooled);
     a call whose records cannot be written for another reason is logged and left spooled.
-    Records spooled more than MAX_AGE before `now` are dropped and logged, never written.
+    Records spooled more than MAX_AGE before `now` are held aside and logged, not written; with
+    `include_held` (a person who checked the calls are not in the database yet) the held ones are
+    written too, whatever their age.
     """
     report = DrainReport()
     with spool.draining(instance_path) as mine:
@@ -171,13 +185,16 @@ def drain(
         by_call: dict[str, list[SpoolRecord]] = {}
         expired: list[SpoolRecord] = []
         for record in spool.pending(instance_path):
-            if now - record.moment > MAX_AGE:
+            if now - record.moment > MAX_AGE and not include_held:
                 expired.append(record)
             else:
                 by_call.setdefault(record.call_sid, []).append(record)
+        if include_held:
+            for record in spool.pending(instance_path, held=True):
+                by_call.setdefault(record.call_sid, []).append(record)
         if expired:
-            _drop(instance_path, expired)
-            report.dropped = len(expired)
+            _hold(instance_path, expired)
+            report.held = len(expired)
         for call_sid, records in by_call.items():
             try:
                 written = _drain_call(scope, policy, vault, now, call_sid, records)
@@ -197,18 +214,19 @@ def drain(
     return report
 
 
-def _drop(instance_path: str | Path, records: list[SpoolRecord]) -> None:
+def _hold(instance_path: str | Path, records: list[SpoolRecord]) -> None:
     for call_sid in dict.fromkeys(record.call_sid for record in records):
         of_call = [record for record in records if record.call_sid == call_sid]
         log.error(
-            "dropped %d spooled records of call %s, spooled from %s: a record older than %d days is "
-            "not written (its id may be forgotten: it could be written twice)",
+            "held %d spooled records of call %s aside, spooled from %s: a record older than %d days is "
+            "not written by itself (its id may be forgotten: it could be written twice); check the "
+            "call is not in the contact log and run `linje72 spool drain --held`",
             len(of_call),
             call_sid,
             of_call[0].at,
             MAX_AGE.days,
         )
-    spool.remove(instance_path, [record.id for record in records])
+    spool.hold(instance_path, [record.id for record in records])
 
 
 def _drain_call(
