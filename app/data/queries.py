@@ -378,6 +378,15 @@ def insert_shifts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         session.execute(insert(Shift), list(rows))
         return
+    # A year's rota repeats a few thousand times across its shifts: each is converted once.
+    stored: dict[datetime, datetime] = {}
+
+    def utc(moment: datetime) -> datetime:
+        naive = stored.get(moment)
+        if naive is None:
+            naive = stored[moment] = moment.astimezone(UTC).replace(tzinfo=None)
+        return naive
+
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY shifts ({', '.join(SHIFT_COLUMNS)}) FROM STDIN") as copy:
         for row in rows:
@@ -385,8 +394,8 @@ def insert_shifts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                 (
                     row["department_id"],
                     row["role"],
-                    row["start_at"].astimezone(UTC).replace(tzinfo=None),
-                    row["end_at"].astimezone(UTC).replace(tzinfo=None),
+                    utc(row["start_at"]),
+                    utc(row["end_at"]),
                     row["name"],
                     row["phone"],
                     row["version_id"],

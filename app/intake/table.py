@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
@@ -36,6 +37,9 @@ from app.values.cpr import redact, shown
 from app.values.phones import PhoneError
 from app.values.phones import check as check_phone
 from app.values.times import TimeError, parse_time
+
+# What a name may not hold: a control character (C0, DEL and C1: a tab, a line break or similar).
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 # What to do about a file that is not UTF-8, by the kind of file.
 SAVE_AS_UTF8 = "save it as UTF-8"
@@ -205,7 +209,7 @@ class Row:
     def name(self, column: str, *, required: bool = False, max_length: int = 200) -> str | None:
         """Return a name or organisation; control characters (a tab, a vertical tab) are refused."""
         value = self.text(column, required=required, max_length=max_length)
-        if value is not None and any(ord(char) < 32 or 127 <= ord(char) < 160 for char in value):
+        if value is not None and CONTROL_CHARACTER.search(value):
             self.problem(column, "contains a control character (a tab, line break or similar)")
             return None
         return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -350,13 +350,26 @@ def publish_rota(
     for record in records:
         by_department[record.department].append(record)
     rows: list[dict[str, object]] = []
+    # A year's rota repeats a few thousand start and end times across its 300,000 shifts:
+    # each is written out once.
+    written: dict[datetime, str] = {}
+
+    def iso(moment: datetime) -> str:
+        text = written.get(moment)
+        if text is None:
+            text = written[moment] = moment.isoformat()
+        return text
+
+    # The replaced shifts go in one statement a department on the transaction's connection: the
+    # ORM's delete would flush the versions' snapshots one department at a time before each.
+    connection, shifts = session.connection(), Shift.__table__
     for preview in review.departments:
         department = departments[preview.code]
-        session.execute(
-            delete(Shift).where(
-                Shift.department_id == department.id,
-                Shift.start_at >= preview.start,
-                Shift.start_at < preview.end,
+        connection.execute(
+            delete(shifts).where(
+                shifts.c.department_id == department.id,
+                shifts.c.start_at >= preview.start,
+                shifts.c.start_at < preview.end,
             )
         )
         mine = by_department.get(preview.code, [])
@@ -366,7 +379,7 @@ def publish_rota(
                 department_id=department.id,
                 period_start=preview.start,
                 period_end=preview.end,
-                shifts=[_snapshot(record) for record in mine],
+                shifts=[_snapshot(record, iso) for record in mine],
                 added=len(preview.diff.added),
                 removed=len(preview.diff.removed),
                 changed=len(preview.diff.changed),
@@ -389,8 +402,8 @@ def publish_rota(
     return version
 
 
-def _snapshot(record: ShiftRecord) -> list[str]:
-    return [record.role.value, record.start.isoformat(), record.end.isoformat(), record.name, record.phone]
+def _snapshot(record: ShiftRecord, iso: Callable[[datetime], str] = datetime.isoformat) -> list[str]:
+    return [record.role.value, iso(record.start), iso(record.end), record.name, record.phone]
 
 
 def _from_snapshot(code: str, item: Sequence[str], row: int) -> ShiftRecord:
