@@ -362,14 +362,14 @@ def publish_rota(
 
     # The replaced shifts go in one statement a department on the transaction's connection: the
     # ORM's delete would flush the versions' snapshots one department at a time before each.
-    connection, shifts = session.connection(), Shift.__table__
+    connection = session.connection()
     for preview in review.departments:
         department = departments[preview.code]
         connection.execute(
-            delete(shifts).where(
-                shifts.c.department_id == department.id,
-                shifts.c.start_at >= preview.start,
-                shifts.c.start_at < preview.end,
+            delete(Shift).where(
+                Shift.department_id == department.id,
+                Shift.start_at >= preview.start,
+                Shift.start_at < preview.end,
             )
         )
         mine = by_department.get(preview.code, [])
