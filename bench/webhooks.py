@@ -43,6 +43,7 @@ import http.client
 import multiprocessing
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -464,6 +465,7 @@ class Measured:
         self.times = {step: sorted(values) for step, values in times.items()}
         self.calls, self.connected, self.elapsed = calls, connected, elapsed
         self.all = sorted(t for values in times.values() for t in values)
+        self.cpu: CpuShare | None = None
 
     @property
     def calls_per_second(self) -> float:
@@ -474,8 +476,54 @@ class Measured:
         return values[max(0, int(len(values) * q) - 1)] if q < 1 else values[-1]
 
 
-def drive(port: int, clients: int, seconds: float) -> Measured:
-    """`clients` processes play whole calls for `seconds`; every webhook timed."""
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _processes() -> Iterator[tuple[int, int, str, float]]:
+    """Every process of this machine: pid, parent pid, name and CPU seconds used (Linux's /proc)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        yield int(entry), int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_used(server_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by a server (its master and workers) and by this machine's PostgreSQL."""
+    found = list(_processes())
+    family, app, database = {server_pid}, 0.0, 0.0
+    for pid, parent, name, seconds in sorted(found, key=lambda p: p[0]):
+        if pid in family or parent in family:
+            family.add(pid)
+            app += seconds
+        elif name == "postgres" or name.startswith("postgres:"):
+            database += seconds
+    return app, database
+
+
+class CpuShare:
+    """CPU per webhook while one server was driven: the server's, PostgreSQL's (when it runs on this
+    machine) and the client processes', in ms. Less moved by other load than times are."""
+
+    def __init__(self, app: float, database: float, clients: float) -> None:
+        self.app, self.database, self.clients = app, database, clients
+
+    def __str__(self) -> str:
+        return f"app {self.app:.2f}, PostgreSQL {self.database:.2f}, clients {self.clients:.2f} ms"
+
+
+def drive(port: int, clients: int, seconds: float, server_pid: int | None = None) -> Measured:
+    """`clients` processes play whole calls for `seconds`; every webhook timed (and, given the
+    server's pid, the CPU it, the database and the clients used)."""
+    if server_pid is not None:
+        app_before, database_before = cpu_used(server_pid)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        clients_before = children.ru_utime + children.ru_stime
     context = multiprocessing.get_context("fork")
     go = context.Barrier(clients + 1)
     results = context.Queue()
@@ -498,7 +546,17 @@ def drive(port: int, clients: int, seconds: float) -> Measured:
     elapsed = time.perf_counter() - started
     for process in processes:
         process.join()
-    return Measured(times, calls, connected, elapsed)
+    measured = Measured(times, calls, connected, elapsed)
+    if server_pid is not None:
+        app_after, database_after = cpu_used(server_pid)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        webhooks = max(1, len(measured.all)) / 1000
+        measured.cpu = CpuShare(
+            (app_after - app_before) / webhooks,
+            (database_after - database_before) / webhooks,
+            (children.ru_utime + children.ru_stime - clients_before) / webhooks,
+        )
+    return measured
 
 
 # --- statements per step ----------------------------------------------------------
@@ -561,9 +619,13 @@ def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, li
     found: dict[str, list[float]] = collections.defaultdict(list)
     try:
         for run in range(args.runs):
-            base = drive(bare_server.port, args.clients, args.seconds)
-            low = drive(floor_server.port, args.clients, args.seconds) if floor_server else None
-            mine = drive(product_server.port, args.clients, args.seconds)
+            base = drive(bare_server.port, args.clients, args.seconds, bare_server.process.pid)
+            low = (
+                drive(floor_server.port, args.clients, args.seconds, floor_server.process.pid)
+                if floor_server
+                else None
+            )
+            mine = drive(product_server.port, args.clients, args.seconds, product_server.process.pid)
             ratio = mine.calls_per_second / base.calls_per_second
             found["ratio"].append(ratio)
             found["calls"].append(mine.calls_per_second)
@@ -604,6 +666,14 @@ def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, li
                     f"p99 {low.p(0.99):.1f} ms; the product makes {ratio / floor_ratio:.2f} of the floor's "
                     "calls"
                 )
+            print(
+                f"  CPU a webhook: product {mine.cpu}; bare {base.cpu}"
+                + (f"; floor {low.cpu}" if low else "")
+            )
+            for name, found_cpu in (("product", mine.cpu), ("bare", base.cpu), ("floor", low and low.cpu)):
+                if found_cpu is not None:
+                    found[f"cpu app {name}"].append(found_cpu.app)
+                    found[f"cpu database {name}"].append(found_cpu.database)
     finally:
         bare_server.stop()
         product_server.stop()
@@ -618,6 +688,15 @@ def measure_size(label: str, url: str, args: argparse.Namespace) -> dict[str, li
         f"{label}, {args.runs} run(s): calls/s {span(found['calls'])} (bare {span(found['bare_calls'])}), "
         f"ratio {span(found['ratio'], '{:.2f}')}; p50 {span(found['p50'])} ms, p99 {span(found['p99'])} ms "
         f"(bare p99 {span(found['bare_p99'])} ms){floor}"
+    )
+    print(
+        "  CPU a webhook (ms, app + PostgreSQL): "
+        + "; ".join(
+            f"{name} {span(found[f'cpu app {name}'], '{:.2f}')} "
+            f"+ {span(found[f'cpu database {name}'], '{:.2f}')}"
+            for name in ("product", "floor", "bare")
+            if found[f"cpu app {name}"]
+        )
     )
     found["statements"] = [sum(counts.values())]
     return found
