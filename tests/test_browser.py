@@ -6,18 +6,17 @@ Screenshots of every page are written to screenshots/ (git-ignored) for a person
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from app.demo import seed_demo
 from app.demo.data import ACCOUNTS, DEPARTMENTS
 from ivr.simulator import ScriptedPhone, play_call
+from tests.console import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -38,14 +37,8 @@ def live(app: Flask, session: Session) -> Iterator[str]:
     )
     play_call(app, "+4532501020", ScriptedPhone(["0202501002", "1"], {}))
     play_call(app, "+4532501010", ScriptedPhone(["0404381004", "1"], {}), test_call=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

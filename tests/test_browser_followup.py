@@ -4,19 +4,18 @@ belongs in the EHR. Screenshots go to screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from app.data.models import FollowUp, VoiceMessage
 from ivr.simulator import ScriptedPhone, play_call
 from tests import factories as f
 from tests import test_browser
+from tests.console import served
 from tests.support import Clock
 from tests.test_browser import shot, sign_in
 
@@ -56,14 +55,8 @@ def live(app: Flask, session: Session, clock: Clock) -> Iterator[str]:
     )
     session.commit()
     clock.set("2026-11-23T10:05:00+01:00")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 def test_a_nurse_works_the_overdue_call_from_open_through_taken_to_closed(live: str, browser: object) -> None:

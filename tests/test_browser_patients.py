@@ -3,16 +3,15 @@ responsibility, and sees the new end. Screenshots go to screenshots/ for a perso
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from tests import factories as f
 from tests import test_browser
+from tests.console import served
 from tests.support import Clock
 from tests.test_browser import shot, sign_in
 
@@ -55,14 +54,8 @@ def live(app: Flask, session: Session, clock: Clock) -> Iterator[str]:
     inside.status, inside.discharged_at = "admitted", None  # admitted on Saturday, still in hospital
     f.user(session, "sygeplejerske@rh.dk", "department", ("RH-KARD",))
     session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 def test_a_department_finds_a_patient_by_cpr_extends_the_responsibility_and_sees_the_new_end(

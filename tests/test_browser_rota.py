@@ -6,16 +6,15 @@ Screenshots of every page are written to screenshots/ for a person to look at.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from tests import factories as f
 from tests import test_browser
+from tests.console import served
 from tests.support import Clock
 from tests.test_browser import SHOTS, shot, sign_in
 from tests.test_planning import BAD, GOOD
@@ -63,14 +62,8 @@ def live(app: Flask, session: Session, clock: Clock) -> Iterator[str]:
     f.user(session, "planner@x.dk", "planner", ("BFH-GER",))
     f.user(session, "region@x.dk", "region")
     session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 def test_a_planner_uploads_publishes_sees_the_gap_and_closes_it_with_an_override(

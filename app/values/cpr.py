@@ -117,6 +117,8 @@ class VaultKeyMissing(InvalidTag, ValueError):
 # opened by trying the keys the vault holds; AES-GCM says which one is right.
 TAG = b"L72k"
 KEY_ID_BYTES = 4
+# What a CPR number's ciphertext is bound to (with the key id since keys have ids).
+CPR_PURPOSE = b"cpr"
 
 
 @dataclass(frozen=True)
@@ -188,25 +190,17 @@ class CprVault:
 
     def encrypt(self, number: str) -> bytes:
         """Return the CPR number encrypted with the current key, tagged with that key's id."""
-        nonce = os.urandom(12)
-        key = self._current
-        return TAG + key.id + nonce + key.cipher.encrypt(nonce, number.encode(), b"cpr:" + key.id)
+        return self.encrypt_bytes(number.encode(), CPR_PURPOSE)
 
     def decrypt(self, blob: bytes) -> str:
         """Return the CPR number in `blob`; raise VaultKeyMissing when no key the vault holds opens it."""
         blob = bytes(blob)
-        if blob[: len(TAG)] == TAG:
-            key_id = blob[len(TAG) : len(TAG) + KEY_ID_BYTES]
-            body = blob[len(TAG) + KEY_ID_BYTES :]
-            for key in self._keys():
-                if key.id == key_id:
-                    try:
-                        return key.cipher.decrypt(body[:12], body[12:], b"cpr:" + key_id).decode()
-                    except InvalidTag:
-                        break
+        opened = self._open_tagged(blob, CPR_PURPOSE)
+        if opened is not None:
+            return opened.decode()
         for key in self._keys():  # made before key ids (or, very rarely, a nonce that starts like a tag)
             try:
-                return key.cipher.decrypt(blob[:12], blob[12:], b"cpr").decode()
+                return key.cipher.decrypt(blob[:12], blob[12:], CPR_PURPOSE).decode()
             except InvalidTag:
                 continue
         raise VaultKeyMissing(f"encrypted under {describe_key(blob)}, which this vault does not hold")
@@ -224,16 +218,25 @@ class CprVault:
     def decrypt_bytes(self, blob: bytes, purpose: bytes) -> bytes:
         """Return the bytes in `blob`; raise VaultKeyMissing when no key the vault holds opens it."""
         blob = bytes(blob)
-        if blob[: len(TAG)] == TAG:
-            key_id = blob[len(TAG) : len(TAG) + KEY_ID_BYTES]
-            body = blob[len(TAG) + KEY_ID_BYTES :]
-            for key in self._keys():
-                if key.id == key_id:
-                    try:
-                        return key.cipher.decrypt(body[:12], body[12:], purpose + b":" + key_id)
-                    except InvalidTag:
-                        break
-        raise VaultKeyMissing(f"encrypted under {describe_key(blob)}, which this vault does not hold")
+        opened = self._open_tagged(blob, purpose)
+        if opened is None:
+            raise VaultKeyMissing(f"encrypted under {describe_key(blob)}, which this vault does not hold")
+        return opened
+
+    def _open_tagged(self, blob: bytes, purpose: bytes) -> bytes | None:
+        """Open a ciphertext tagged with a key id under that key, or return None (no tag, the key
+        not held, or it does not open)."""
+        if blob[: len(TAG)] != TAG:
+            return None
+        key_id = blob[len(TAG) : len(TAG) + KEY_ID_BYTES]
+        body = blob[len(TAG) + KEY_ID_BYTES :]
+        for key in self._keys():
+            if key.id == key_id:
+                try:
+                    return key.cipher.decrypt(body[:12], body[12:], purpose + b":" + key_id)
+                except InvalidTag:
+                    return None
+        return None
 
     def is_current(self, blob: bytes) -> bool:
         """Return whether `blob` was made with the current key (tagged with its id)."""
