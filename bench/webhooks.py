@@ -559,6 +559,92 @@ def drive(port: int, clients: int, seconds: float, server_pid: int | None = None
     return measured
 
 
+def _paced_client(
+    port: int, seed: int, rate: float, seconds: float, go: Any, results: Any
+) -> None:  # pragma: no cover
+    """Place calls at random moments (`rate` a second on average, a Poisson stream), each call in a
+    thread of its own, so that a slow answer delays no later call (no coordinated omission)."""
+    import threading
+
+    rng = random.Random(seed)
+    times: dict[str, list[float]] = collections.defaultdict(list)
+    warm = TimedClient(port, collections.defaultdict(list))
+    for _ in range(2):
+        one_call(warm, rng)
+    calls: list[threading.Thread] = []
+    go.wait()
+    started = time.perf_counter()
+    moment = rng.expovariate(rate)
+    late = 0.0
+    while moment < seconds:
+        wait = started + moment - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            late = max(late, -wait)
+        call = threading.Thread(target=one_call, args=(TimedClient(port, times), random.Random(rng.random())))
+        call.start()
+        calls.append(call)
+        moment += rng.expovariate(rate)
+    for call in calls:
+        call.join()
+    results.put((dict(times), len(calls), late * 1000))
+
+
+def paced(port: int, rate: float, seconds: float, clients: int = 4) -> tuple[Measured, float]:
+    """Whole calls arriving at `rate` a second (from `clients` processes) for `seconds`, each webhook
+    timed; with the latest a call started behind its moment, in ms (a client that cannot keep up)."""
+    context = multiprocessing.get_context("fork")
+    go = context.Barrier(clients + 1)
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_paced_client,
+            args=(port, 7919 * n + random.randrange(1000), rate / clients, seconds, go, results),
+        )
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    go.wait()
+    started = time.perf_counter()
+    times: dict[str, list[float]] = collections.defaultdict(list)
+    calls, late = 0, 0.0
+    for _ in processes:
+        mine, placed, behind = results.get(timeout=seconds + 300)
+        for step, values in mine.items():
+            times[step] += values
+        calls += placed
+        late = max(late, behind)
+    elapsed = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    return Measured(times, calls, calls, elapsed), late
+
+
+def measure_paced(url: str, rates: Sequence[float], seconds: float, port: int) -> None:
+    """The product at steady loads below saturation: what a caller waits for at a given rate of calls."""
+    product_server = Server("product", url, port, 0)
+    try:
+        print(f"\npaced: calls arriving at random at a steady rate, {seconds:.0f} s each (gunicorn.conf.py)")
+        print(f"  {'calls/s':>7} {'an hour':>8} {'webhooks/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
+              f" {'server CPU':>10}  p99 < {TARGET_P99_MS:.0f} ms")  # fmt: skip
+        for rate in rates:
+            before, _ = cpu_used(product_server.process.pid)
+            found, late = paced(product_server.port, rate, seconds)
+            after, _ = cpu_used(product_server.process.pid)
+            share = (after - before) / found.elapsed / (os.cpu_count() or 1)
+            behind = f"  (a call started up to {late:.0f} ms late)" if late > 50 else ""
+            print(
+                f"  {rate:7.0f} {rate * 3600:8.0f} {len(found.all) / found.elapsed:10.0f} {found.p(0.5):7.1f}"
+                f" {found.p(0.99):7.1f} {found.p(1.0):7.1f} {share:9.0%}  "
+                f"{'yes' if found.p(0.99) < TARGET_P99_MS else 'no'}{behind}",
+                flush=True,
+            )
+    finally:
+        product_server.stop()
+
+
 # --- statements per step ----------------------------------------------------------
 
 
@@ -746,6 +832,11 @@ def main() -> None:
         "--sync", action="store_true", help="one sync worker per core, not the repository's gunicorn.conf.py"
     )
     parser.add_argument("--port", type=int, default=18172)
+    parser.add_argument(
+        "--paced",
+        default="5,10,20,30",
+        help="calls/s at which to measure the product below saturation, comma-separated ('' for none)",
+    )
     args = parser.parse_args()
     small = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='linje72-bench-')}/small.db"
     large = args.large_database_url or sibling(small, "large") or small.replace("small.db", "large.db")
@@ -770,6 +861,9 @@ def main() -> None:
             engine.dispose()
             print(f"{label}: {sizes_found}")
         results[label] = measure_size(label, url, args)
+        if args.paced:
+            rates = [float(rate) for rate in args.paced.split(",")]
+            measure_paced(url, rates, args.seconds, args.port + 3)
     if "large" in results:
         found_small, found_large = results["small"], results["large"]
         print("\nlarge / small (target <= 1.3):")
