@@ -114,6 +114,22 @@ def patient_of(session: Session, cpr_lookup: str | Sequence[str]) -> Patient | N
     return next((rows[lookup] for lookup in lookups if lookup in rows), None)
 
 
+# Built once: the call path asks it of every patient with a stay.
+_DECEASED_AT = select(Patient.cpr_lookup, Patient.deceased_at).where(
+    Patient.cpr_lookup.in_(bindparam("lookups", expanding=True))
+)
+
+
+def deceased_at(session: Session, cpr_lookup: Sequence[str]) -> datetime | None:
+    """Return when the person died, if that is known (the call path's column of `patient_of`).
+
+    With several lookup keys, the row under the first (the current key's) is preferred.
+    """
+    found = session.execute(_DECEASED_AT, {"lookups": list(cpr_lookup)})
+    rows = {row.cpr_lookup: row.deceased_at for row in found}
+    return next((rows[lookup] for lookup in cpr_lookup if lookup in rows), None)
+
+
 def shifts_covering(session: Session, department_id: int, now: datetime) -> list[ShiftInfo]:
     """Return who covers the department at `now` as shifts: the rota's, with today's overrides
     laid over them (two indexed queries)."""
@@ -242,24 +258,30 @@ def call_state(session: Session, call_sid: str) -> tuple[Contact, tuple[str, int
     return row[0], (row[1], row[2]) if row[1] is not None else None
 
 
+# Built once: every call's chain reads it. Columns, not ORM objects: the rows become ShiftInfo at once.
+_SHIFTS_COVERING = (
+    select(Shift.department_id, Shift.role, Shift.start_at, Shift.end_at, Shift.phone, Shift.name)
+    .where(
+        Shift.department_id.in_(bindparam("ids", expanding=True)),
+        # Bounded below so the index range stays a week wide however long the history.
+        Shift.start_at > bindparam("since"),
+        Shift.start_at <= bindparam("now"),
+        Shift.end_at > bindparam("now"),
+    )
+    .order_by(Shift.start_at, Shift.id)
+)
+
+
 def shifts_covering_all(
     session: Session, now: datetime, department_ids: Sequence[int]
 ) -> dict[int, list[ShiftInfo]]:
     """Return who covers many departments at `now`, overrides applied, by department id."""
     found: dict[int, list[ShiftInfo]] = {department_id: [] for department_id in department_ids}
-    rows = session.scalars(
-        select(Shift)
-        .where(
-            Shift.department_id.in_(list(department_ids)),
-            # Bounded below so the index range stays a week wide however long the history.
-            Shift.start_at > now - LONGEST_SHIFT,
-            Shift.start_at <= now,
-            Shift.end_at > now,
+    params = {"ids": list(department_ids), "since": now - LONGEST_SHIFT, "now": now}
+    for row in session.execute(_SHIFTS_COVERING, params):
+        found[row.department_id].append(
+            ShiftInfo(role=Role(row.role), start=row.start_at, end=row.end_at, phone=row.phone, name=row.name)
         )
-        .order_by(Shift.start_at, Shift.id)
-    )
-    for row in rows:
-        found[row.department_id].append(shift_info(row))
     overrides = overrides_between(session, department_ids, now, now + timedelta(microseconds=1))
     for department_id, mine in overrides.items():
         if mine:

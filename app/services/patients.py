@@ -44,7 +44,7 @@ def decide_for_patient(
     lookups = vault.lookup_keys(number)
     rows, agreements = queries.stays_with_agreements(session, lookups, policy.calendar)
     infos = [queries.discharge_info(row) for row in rows]
-    patient = queries.patient_of(session, lookups) if rows else None
+    died = queries.deceased_at(session, lookups) if rows else None
     # The stay that decides: the one the patient is admitted on now, else the newest discharge.
     deciding = admitted_now(infos, now) or newest_discharge(infos, now)
     deciding_row = next((r for r in rows if deciding and r.external_id == deciding.id), None)
@@ -68,7 +68,7 @@ def decide_for_patient(
         fallback_number=policy.fallback_number,
         after_hours_number=policy.after_hours_number,
         caller_number=caller_number,
-        deceased_at=patient.deceased_at if patient else None,
+        deceased_at=died,
         agreements=agreements,
         born=_born(number, now),
         caller_kind=caller_kind,
