@@ -8,6 +8,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask import Flask, render_template_string, session
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "app" / "web" / "translations"
 
@@ -55,3 +56,35 @@ def test_every_phrase_in_the_code_is_in_the_catalogues() -> None:
             catalog = read_po(source, locale=language)
         known = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
         assert not found - known, (language, sorted(found - known))
+
+
+GAPS = "'%(num)d gap in the next %(days)d days', '%(num)d gaps in the next %(days)d days'"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "da",
+            "Hvem svarer nu | Aftale: &lt;b&gt;Øst&lt;/b&gt; | "
+            "1 hul de næste 7 dage | 3 huller de næste 7 dage",
+        ),
+        (
+            "en",
+            "Who answers now | Agreement: &lt;b&gt;Øst&lt;/b&gt; | "
+            "1 gap in the next 7 days | 3 gaps in the next 7 days",
+        ),
+    ],
+)
+def test_a_page_translates_in_its_language_escapes_what_it_fills_in_and_picks_the_plural(
+    app: Flask, language: str, expected: str
+) -> None:
+    # The pages' `_`, `gettext` and `ngettext` are bound to the page's catalogue once a page
+    # (app/web/setup.py): they must translate, escape and format as Jinja's own do.
+    template = (
+        "{{ _('Who answers now') }} | {{ gettext('Agreement: %(name)s', name=name) }} | "
+        f"{{{{ ngettext({GAPS}, 1, days=7) }}}} | {{{{ ngettext({GAPS}, 3, days=7) }}}}"
+    )
+    with app.test_request_context("/"):
+        session["language"] = language
+        assert render_template_string(template, name="<b>Øst</b>") == expected

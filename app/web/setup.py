@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.config import console_from
 from app.data.db import session_scope
@@ -61,6 +65,31 @@ def init_console(app: Flask) -> None:
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["hours"] = _hours
     app.jinja_env.globals["get_locale"] = get_locale
+    app.context_processor(_translations_once)
+
+
+def _translations_once() -> dict[str, Any]:
+    """The page's `_`, `gettext` and `ngettext`, bound to its language's catalogue once a page.
+
+    Flask-Babel's own look the catalogue up again at every call (the request, the locale, the
+    domain): "who answers now" translates about 1,800 words for 300 departments, and that was a
+    fifth of the page. These behave as Jinja's i18n extension's (newstyle: the text is escaped
+    and formatted with the given variables, `num` by default for ngettext).
+    """
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context: Context, text: str, **variables: Any) -> str:
+        found = translations.ugettext(text)
+        return (Markup(found) if context.eval_ctx.autoescape else found) % variables
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        found = translations.ungettext(singular, plural, num)
+        return (Markup(found) if context.eval_ctx.autoescape else found) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 @login_manager.user_loader
