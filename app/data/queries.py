@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import Row, and_, bindparam, insert, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.data.models import Agreement as StoredAgreement
@@ -425,8 +425,9 @@ def insert_shifts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             )
 
 
-def agreement_rules(row: StoredAgreement, base: Calendar) -> Agreement:
-    """The stored agreement as the routing reads it; its calendar builds on the deployment's holidays."""
+def agreement_rules(row: StoredAgreement | Row[Any], base: Calendar) -> Agreement:
+    """The stored agreement (or a row of its columns) as the routing reads it; its calendar builds
+    on the deployment's holidays."""
     calendar = Calendar(
         day_hours=DayHours.parse(row.day_hours) if row.day_hours else base.day_hours,
         gp_hours=base.gp_hours,
@@ -450,16 +451,21 @@ def agreement_rules(row: StoredAgreement, base: Calendar) -> Agreement:
     )
 
 
+# Built once: "who answers now" and the on-call API read it on every request. The agreement's
+# columns (not an ORM object), with the department's code.
+_AGREEMENTS_OF = (
+    select(Department.code.label("department_code"), *StoredAgreement.__table__.columns)
+    .join(StoredAgreement, StoredAgreement.code == Department.agreement)
+    .where(Department.code.in_(bindparam("codes", expanding=True)))
+)
+
+
 def agreements_of(session: Session, codes: Collection[str], base: Calendar) -> dict[str, Agreement]:
     """Return, by department code, the agreement of each of these departments that has one."""
     if not codes:
         return {}
-    rows = session.execute(
-        select(Department.code, StoredAgreement)
-        .join(StoredAgreement, StoredAgreement.code == Department.agreement)
-        .where(Department.code.in_(list(codes)))
-    )
-    return {code: agreement_rules(row, base) for code, row in rows}
+    rows = session.execute(_AGREEMENTS_OF, {"codes": list(codes)})
+    return {row.department_code: agreement_rules(row, base) for row in rows}
 
 
 def calendar_of(session: Session, code: str, base: Calendar) -> Calendar:
