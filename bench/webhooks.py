@@ -517,6 +517,33 @@ class CpuShare:
         return f"app {self.app:.2f}, PostgreSQL {self.database:.2f}, clients {self.clients:.2f} ms"
 
 
+def _run_clients(
+    target: Any, argsets: Sequence[tuple[Any, ...]], seconds: float
+) -> tuple[dict[str, list[float]], list[tuple[Any, Any]], float]:
+    """Start a client process for each of `argsets` (each given a start barrier and a result queue),
+    start them together, and return their webhooks' times merged, what else each reported, and the
+    seconds from the start until the last reported."""
+    context = multiprocessing.get_context("fork")
+    go = context.Barrier(len(argsets) + 1)
+    results = context.Queue()
+    processes = [context.Process(target=target, args=(*args, go, results)) for args in argsets]
+    for process in processes:
+        process.start()
+    go.wait()
+    started = time.perf_counter()
+    times: dict[str, list[float]] = collections.defaultdict(list)
+    found = []
+    for _ in processes:
+        mine, *rest = results.get(timeout=seconds + 300)
+        for step, values in mine.items():
+            times[step] += values
+        found.append(tuple(rest))
+    elapsed = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    return times, found, elapsed
+
+
 def drive(port: int, clients: int, seconds: float, server_pid: int | None = None) -> Measured:
     """`clients` processes play whole calls for `seconds`; every webhook timed (and, given the
     server's pid, the CPU it, the database and the clients used)."""
@@ -524,28 +551,9 @@ def drive(port: int, clients: int, seconds: float, server_pid: int | None = None
         app_before, database_before = cpu_used(server_pid)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         clients_before = children.ru_utime + children.ru_stime
-    context = multiprocessing.get_context("fork")
-    go = context.Barrier(clients + 1)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_client, args=(port, 1000 * n + random.randrange(1000), seconds, go, results))
-        for n in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    go.wait()
-    started = time.perf_counter()
-    times: dict[str, list[float]] = collections.defaultdict(list)
-    calls = connected = 0
-    for _ in processes:
-        mine, placed, reached = results.get(timeout=seconds + 300)
-        for step, values in mine.items():
-            times[step] += values
-        calls += placed
-        connected += reached
-    elapsed = time.perf_counter() - started
-    for process in processes:
-        process.join()
+    seeds = [1000 * n + random.randrange(1000) for n in range(clients)]
+    times, found, elapsed = _run_clients(_client, [(port, seed, seconds) for seed in seeds], seconds)
+    calls, connected = sum(placed for placed, _ in found), sum(reached for _, reached in found)
     measured = Measured(times, calls, connected, elapsed)
     if server_pid is not None:
         app_after, database_after = cpu_used(server_pid)
@@ -594,31 +602,10 @@ def _paced_client(
 def paced(port: int, rate: float, seconds: float, clients: int = 4) -> tuple[Measured, float]:
     """Whole calls arriving at `rate` a second (from `clients` processes) for `seconds`, each webhook
     timed; with the latest a call started behind its moment, in ms (a client that cannot keep up)."""
-    context = multiprocessing.get_context("fork")
-    go = context.Barrier(clients + 1)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_paced_client,
-            args=(port, 7919 * n + random.randrange(1000), rate / clients, seconds, go, results),
-        )
-        for n in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    go.wait()
-    started = time.perf_counter()
-    times: dict[str, list[float]] = collections.defaultdict(list)
-    calls, late = 0, 0.0
-    for _ in processes:
-        mine, placed, behind = results.get(timeout=seconds + 300)
-        for step, values in mine.items():
-            times[step] += values
-        calls += placed
-        late = max(late, behind)
-    elapsed = time.perf_counter() - started
-    for process in processes:
-        process.join()
+    seeds = [7919 * n + random.randrange(1000) for n in range(clients)]
+    argsets = [(port, seed, rate / clients, seconds) for seed in seeds]
+    times, found, elapsed = _run_clients(_paced_client, argsets, seconds)
+    calls, late = sum(placed for placed, _ in found), max(behind for _, behind in found)
     return Measured(times, calls, calls, elapsed), late
 
 
