@@ -120,16 +120,24 @@ def spool_depth() -> int:
 
 
 class ScrapeGauges(Collector):
-    """Gauges computed when scraped: the spool's depth and the coverage gaps ahead."""
+    """Gauges computed when scraped: whether the database answers, the spool's depth and the
+    coverage gaps ahead."""
 
-    def __init__(self, coverage_gaps: Callable[[], int | None]) -> None:
+    def __init__(self, coverage_gaps: Callable[[], int | None], database_up: Callable[[], bool]) -> None:
         self.coverage_gaps = coverage_gaps
+        self.database_up = database_up
 
     def collect(self) -> Iterable[Metric]:
+        up = self.database_up()
+        yield GaugeMetricFamily(
+            "linje72_database_up",
+            "1 when the database answered this process's SELECT 1 within its timeout (as /readyz), else 0.",
+            1 if up else 0,
+        )
         yield GaugeMetricFamily(
             "linje72_spool_depth", "Calls kept in the local spool, waiting for the database.", spool_depth()
         )
-        gaps = self.coverage_gaps()
+        gaps = self.coverage_gaps() if up else None
         if gaps is not None:  # the database did not answer: no value rather than a wrong one
             yield GaugeMetricFamily(
                 "linje72_coverage_gaps_ahead",

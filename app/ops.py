@@ -38,16 +38,25 @@ def healthz() -> dict[str, str]:
 @bp.get("/readyz")
 def readyz() -> Response | tuple[Response, int]:
     """200 when the database answers a `SELECT 1` within the call path's timeout, else 503 and why."""
+    problem = database_problem()
+    if problem is not None:
+        return jsonify(status="unavailable", reason=problem), 503
+    return jsonify(status="ok")
+
+
+def database_problem() -> str | None:
+    """Ask the database a `SELECT 1` within the call path's timeout; None when it answered, else why not.
+
+    The kind of error only: its text can hold the database's address and user. /readyz and the
+    `linje72_database_up` gauge both ask this.
+    """
     try:
         with session_scope(call=True) as session:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        # The kind of error only: its text can hold the database's address and user.
         log.warning("not ready: the database did not answer (%s)", type(exc).__name__)
-        return jsonify(
-            status="unavailable", reason=f"the database did not answer ({type(exc).__name__})"
-        ), 503
-    return jsonify(status="ok")
+        return f"the database did not answer ({type(exc).__name__})"
+    return None
 
 
 @bp.get("/metrics")
@@ -55,7 +64,10 @@ def scrape() -> Response:
     operations: Operations = current_app.config["OPERATIONS"]
     if not _may_scrape(operations):
         abort(403, description="Metrics are served to the monitoring networks or with the metrics token.")
-    body = metrics.exposition(metrics.ScrapeGauges(current_app.extensions["linje72.coverage_gaps"]))
+    gauges = metrics.ScrapeGauges(
+        current_app.extensions["linje72.coverage_gaps"], lambda: database_problem() is None
+    )
+    body = metrics.exposition(gauges)
     return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 

@@ -273,7 +273,7 @@ run_job(app, "close_stale_calls")
 server = serve_metrics(app)
 print(requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=10).text)
 print("--- the web's /metrics of that folder ---")
-print(metrics.exposition(metrics.ScrapeGauges(lambda: None)).decode())
+print(metrics.exposition(metrics.ScrapeGauges(lambda: None, lambda: True)).decode())
 """
 
 

@@ -74,6 +74,15 @@ def test_readyz_is_503_with_a_reason_that_does_not_name_the_database(app_without
     assert "db-password-secret" not in text and "127.0.0.1" not in text and "linje72@" not in text
 
 
+def test_metrics_say_whether_the_database_answers(client: FlaskClient, app_without_database: Flask) -> None:
+    assert sample(scrape(client), "linje72_database_up") == 1
+    text = scrape(app_without_database.test_client())  # still served: the monitoring must see this
+    assert sample(text, "linje72_database_up") == 0
+    # No count of gaps rather than a wrong one; the spool still reports.
+    assert "linje72_coverage_gaps_ahead " not in text and "linje72_spool_depth 0.0" in text
+    assert "db-password-secret" not in text and "127.0.0.1" not in text
+
+
 @pytest.mark.parametrize(
     ("settings", "address", "headers", "status"),
     (
