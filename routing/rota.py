@@ -101,11 +101,12 @@ def check_rota(shifts: Sequence[Planned]) -> list[Finding]:
 def _overlapping(shifts: Sequence[Planned], indexes: list[int]) -> list[tuple[int, int]]:
     """Return (later, earlier) pairs among `indexes` whose times overlap: each later shift once,
     against the earlier one that reaches furthest."""
-    ordered = sorted(indexes, key=lambda i: (_utc(shifts[i].start), i))
+    times = {i: (_utc(shifts[i].start), _utc(shifts[i].end)) for i in indexes}
+    ordered = sorted(indexes, key=lambda i: (times[i][0], i))
     pairs = []
     reach: tuple[datetime, int] | None = None
     for index in ordered:
-        start, end = _utc(shifts[index].start), _utc(shifts[index].end)
+        start, end = times[index]
         if reach is not None and start < reach[0]:
             pairs.append((index, reach[1]))
         if reach is None or end > reach[0]:
@@ -176,4 +177,5 @@ def _by_time(key: ShiftKey) -> tuple[datetime, str]:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    # Read and stored times come in UTC already: nearly every call needs no conversion.
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
